@@ -1,0 +1,22 @@
+//! The event-bus port, the delivery promises every transport keeps, and the in-process
+//! transport used by the one-process system.
+//!
+//! Services publish only through the transactional outbox ([`Outbox`]): the events a
+//! change causes are stored in the same batch as the change, and the [`OutboxRelay`]
+//! hands them to the bus afterwards. Consumers are at-least-once; [`apply_once`] makes
+//! a handler's effect idempotent by storing the event id beside it. This crate must
+//! never know what an event means; it moves envelopes and keeps promises.
+
+mod delivery;
+mod idempotency;
+mod in_process;
+mod metrics;
+mod outbox;
+mod port;
+
+pub use delivery::{Delivered, RetryPolicy, deliver_with_retry};
+pub use idempotency::{Applied, PROCESSED_EVENTS, apply_once};
+pub use in_process::InProcessBus;
+pub use metrics::BusMetrics;
+pub use outbox::{OUTBOX, Outbox, OutboxRelay};
+pub use port::{BoxError, BusError, EventBus, EventHandler, ParkedEvent, Subscription, handler_fn};

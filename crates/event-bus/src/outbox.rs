@@ -1,0 +1,138 @@
+use std::{sync::Arc, time::Duration};
+
+use doc_store::{DocumentStore, Query, SortOrder, StoreError, Write};
+use event_contracts::Envelope;
+use tokio::{sync::Notify, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::{BusMetrics, EventBus};
+
+/// The collection, in each service's own namespace, that holds events not yet published.
+pub const OUTBOX: &str = "outbox";
+const RELAY_BATCH: u64 = 256;
+/// The relay also looks without a wake-up, to pick up what another process or a
+/// previous run left behind.
+const RELAY_POLL: Duration = Duration::from_millis(500);
+
+/// Commits a state change together with the events it causes. Events are ordered by
+/// their ids (UUID v7, time-ordered), which the relay publishes in.
+#[derive(Clone)]
+pub struct Outbox {
+    store: Arc<dyn DocumentStore>,
+    wake: Arc<Notify>,
+}
+
+impl Outbox {
+    pub fn new(store: Arc<dyn DocumentStore>) -> Self {
+        Self {
+            store,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn store(&self) -> &dyn DocumentStore {
+        self.store.as_ref()
+    }
+
+    /// Stores the writes and the events atomically, then nudges the relay.
+    pub async fn commit(
+        &self,
+        mut writes: Vec<Write>,
+        events: Vec<Envelope>,
+    ) -> Result<(), StoreError> {
+        let has_events = !events.is_empty();
+        writes.extend(events.into_iter().map(|event| Write::Insert {
+            collection: OUTBOX.into(),
+            id: event.id.clone(),
+            body: serde_json::to_value(&event).expect("an envelope always serialises"),
+        }));
+        self.store.commit(writes).await?;
+        if has_events {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    pub fn relay(&self, bus: Arc<dyn EventBus>, metrics: BusMetrics) -> OutboxRelay {
+        OutboxRelay {
+            store: self.store.clone(),
+            wake: self.wake.clone(),
+            bus,
+            metrics,
+        }
+    }
+}
+
+/// Publishes outbox events to the bus, then deletes them. A crash between the two
+/// publishes them again, which idempotent consumers absorb: at least once, never lost.
+pub struct OutboxRelay {
+    store: Arc<dyn DocumentStore>,
+    wake: Arc<Notify>,
+    bus: Arc<dyn EventBus>,
+    metrics: BusMetrics,
+}
+
+impl OutboxRelay {
+    pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            loop {
+                let drained = match self.relay_batch().await {
+                    Ok(n) => n < RELAY_BATCH,
+                    Err(e) => {
+                        tracing::error!(error = %e, "outbox relay failed; retrying");
+                        true
+                    }
+                };
+                if shutdown.is_cancelled() {
+                    return;
+                }
+                if drained {
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(RELAY_POLL) => {}
+                        // One last pass after shutdown, for what the final requests stored.
+                        _ = shutdown.cancelled() => {}
+                    }
+                }
+            }
+        })
+    }
+
+    /// Publishes one batch; returns how many events it held.
+    pub async fn relay_batch(&self) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+        let query = Query::all()
+            .sort_by("_id", SortOrder::Asc)
+            .page(0, RELAY_BATCH);
+        let page = self.store.find(OUTBOX, &query).await?;
+        self.metrics.set_outbox_backlog(page.total);
+        if page.items.is_empty() {
+            return Ok(0);
+        }
+        let events = page
+            .items
+            .iter()
+            .map(|doc| serde_json::from_value::<Envelope>(doc.body.clone()))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.bus.publish(&events).await?;
+        for event in &events {
+            self.metrics.produced(&event.event_type);
+        }
+        let deletes = page
+            .items
+            .iter()
+            .map(|doc| Write::Delete {
+                collection: OUTBOX.into(),
+                id: doc.id.clone(),
+                expected_version: doc.version,
+            })
+            .collect();
+        match self.store.commit(deletes).await {
+            // Another relay of the same service got there first; its deletes stand.
+            Ok(()) | Err(StoreError::VersionConflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        self.metrics
+            .set_outbox_backlog(page.total - page.items.len() as u64);
+        Ok(page.items.len() as u64)
+    }
+}

@@ -1,0 +1,333 @@
+//! The delivery promises of ARCHITECTURE.md, shown on the in-process transport.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+use doc_store::{Collection, DocumentStore, EmbeddedStore, Write};
+use event_bus::{
+    Applied, BoxError, BusMetrics, EventBus, InProcessBus, Outbox, RetryPolicy, Subscription,
+    apply_once, handler_fn,
+};
+use event_contracts::{Envelope, Role, UserRegistered};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+const TOPIC: &str = "user.registered";
+
+fn registered(user: &str) -> Envelope {
+    Envelope::new(
+        &UserRegistered {
+            user_id: user.into(),
+            email: format!("{user}@example.com"),
+            role: Role::Customer,
+        },
+        "test",
+    )
+}
+
+fn fast_retry(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        initial_backoff: Duration::from_millis(5),
+        max_backoff: Duration::from_millis(20),
+    }
+}
+
+type Seen = Arc<Mutex<Vec<String>>>;
+
+fn recorder(seen: Seen) -> Arc<dyn event_bus::EventHandler> {
+    handler_fn(move |event: Envelope| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(event.key.clone());
+            Ok::<_, BoxError>(())
+        }
+    })
+}
+
+fn subscription(
+    group: &str,
+    handler: Arc<dyn event_bus::EventHandler>,
+    retry: RetryPolicy,
+) -> Subscription {
+    Subscription {
+        group: group.into(),
+        topics: vec![TOPIC.into()],
+        handler,
+        retry,
+        metrics: BusMetrics::unregistered(),
+    }
+}
+
+/// Polls until the condition holds, failing the test after five seconds.
+async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn every_group_receives_every_event_in_publish_order() {
+    let bus = InProcessBus::in_memory();
+    let stop = CancellationToken::new();
+    let (a, b): (Seen, Seen) = Default::default();
+    bus.subscribe(
+        subscription("a", recorder(a.clone()), fast_retry(3)),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    bus.subscribe(
+        subscription("b", recorder(b.clone()), fast_retry(3)),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+
+    let keys: Vec<String> = (0..100).map(|i| format!("u{i:03}")).collect();
+    for chunk in keys.chunks(7) {
+        let events: Vec<_> = chunk.iter().map(|k| registered(k)).collect();
+        bus.publish(&events).await.unwrap();
+    }
+    eventually("both groups to see 100 events", || {
+        a.lock().unwrap().len() == 100 && b.lock().unwrap().len() == 100
+    })
+    .await;
+    assert_eq!(*a.lock().unwrap(), keys);
+    assert_eq!(*b.lock().unwrap(), keys);
+    // Nothing more arrives: each event once per group.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(a.lock().unwrap().len(), 100);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_handler_that_fails_then_succeeds_handles_the_event_once_and_parks_nothing() {
+    let bus = InProcessBus::in_memory();
+    let stop = CancellationToken::new();
+    let attempts = Arc::new(AtomicU32::new(0));
+    let counter = attempts.clone();
+    let flaky = handler_fn(move |_event: Envelope| {
+        let counter = counter.clone();
+        async move {
+            if counter.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err::<(), BoxError>("database briefly down".into())
+            } else {
+                Ok(())
+            }
+        }
+    });
+    bus.subscribe(subscription("flaky", flaky, fast_retry(5)), stop.clone())
+        .await
+        .unwrap();
+    bus.publish(&[registered("u1")]).await.unwrap();
+    eventually("three attempts", || attempts.load(Ordering::SeqCst) >= 3).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert!(bus.parked(TOPIC).await.unwrap().is_empty());
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn an_event_that_keeps_failing_is_parked_with_its_error_and_can_be_replayed() {
+    let bus = InProcessBus::in_memory();
+    let stop = CancellationToken::new();
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let seen: Seen = Default::default();
+    let (flag, log) = (broken.clone(), seen.clone());
+    let handler = handler_fn(move |event: Envelope| {
+        let (flag, log) = (flag.clone(), log.clone());
+        async move {
+            if event.key == "poison" && flag.load(Ordering::SeqCst) {
+                return Err::<(), BoxError>("cannot handle poison".into());
+            }
+            log.lock().unwrap().push(event.key.clone());
+            Ok(())
+        }
+    });
+    bus.subscribe(subscription("g", handler, fast_retry(3)), stop.clone())
+        .await
+        .unwrap();
+    bus.publish(&[registered("poison"), registered("after")])
+        .await
+        .unwrap();
+
+    // The parked event does not block the ones behind it.
+    eventually("the event behind the poison one", || {
+        seen.lock().unwrap().contains(&"after".to_string())
+    })
+    .await;
+    let parked = bus.parked(TOPIC).await.unwrap();
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event.key, "poison");
+    assert_eq!(parked[0].group, "g");
+    assert_eq!(parked[0].attempts, 3);
+    assert!(parked[0].error.contains("cannot handle poison"));
+
+    broken.store(false, Ordering::SeqCst);
+    assert_eq!(bus.replay_parked(TOPIC).await.unwrap(), 1);
+    eventually("the replayed event", || {
+        seen.lock().unwrap().contains(&"poison".to_string())
+    })
+    .await;
+    assert!(bus.parked(TOPIC).await.unwrap().is_empty());
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_group_resumes_after_a_restart_from_its_last_committed_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bus.redb");
+    {
+        let bus = InProcessBus::open(&path).unwrap();
+        let stop = CancellationToken::new();
+        let seen: Seen = Default::default();
+        let task = bus
+            .subscribe(
+                subscription("g", recorder(seen.clone()), fast_retry(3)),
+                stop.clone(),
+            )
+            .await
+            .unwrap();
+        bus.publish(&[registered("a"), registered("b")])
+            .await
+            .unwrap();
+        eventually("two events", || seen.lock().unwrap().len() == 2).await;
+        stop.cancel();
+        task.await.unwrap();
+        // Published while the consumer is down.
+        bus.publish(&[registered("c")]).await.unwrap();
+    }
+    let bus = InProcessBus::open(&path).unwrap();
+    let stop = CancellationToken::new();
+    let seen: Seen = Default::default();
+    bus.subscribe(
+        subscription("g", recorder(seen.clone()), fast_retry(3)),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    eventually("the event published while down", || {
+        !seen.lock().unwrap().is_empty()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(*seen.lock().unwrap(), ["c"]);
+    stop.cancel();
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Tally {
+    count: u64,
+}
+const TALLIES: Collection<Tally> = Collection::new("tallies");
+
+#[tokio::test]
+async fn a_duplicated_event_changes_nothing_twice() {
+    let store: Arc<dyn DocumentStore> = Arc::new(EmbeddedStore::in_memory());
+    let outbox = Outbox::new(store.clone());
+    store
+        .commit(vec![TALLIES.insert("t", &Tally { count: 0 })])
+        .await
+        .unwrap();
+    let event = registered("u1");
+
+    let mut outcomes = Vec::new();
+    for _ in 0..3 {
+        let current = TALLIES.get(store.as_ref(), "t").await.unwrap().unwrap();
+        let next = Tally {
+            count: current.value.count + 1,
+        };
+        outcomes.push(
+            apply_once(
+                &outbox,
+                &event,
+                vec![TALLIES.update(&current, &next)],
+                vec![],
+            )
+            .await
+            .unwrap(),
+        );
+    }
+    assert_eq!(outcomes, [Applied::Now, Applied::Already, Applied::Already]);
+    let tally = TALLIES.get(store.as_ref(), "t").await.unwrap().unwrap();
+    assert_eq!(tally.value.count, 1);
+}
+
+#[tokio::test]
+async fn events_stored_before_a_crash_are_published_by_the_next_relay() {
+    let store: Arc<dyn DocumentStore> = Arc::new(EmbeddedStore::in_memory());
+    let bus = Arc::new(InProcessBus::in_memory());
+    let outbox = Outbox::new(store.clone());
+    // The state change and its event are stored; no relay runs (the process "crashed").
+    outbox
+        .commit(
+            vec![Write::Insert {
+                collection: "users".into(),
+                id: "u1".into(),
+                body: serde_json::json!({"email": "u1@example.com"}),
+            }],
+            vec![registered("u1")],
+        )
+        .await
+        .unwrap();
+
+    let stop = CancellationToken::new();
+    let seen: Seen = Default::default();
+    bus.subscribe(
+        subscription("g", recorder(seen.clone()), fast_retry(3)),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    let metrics = BusMetrics::unregistered();
+    outbox.relay(bus.clone(), metrics).spawn(stop.clone());
+    eventually("the stored event to be delivered", || {
+        seen.lock().unwrap().len() == 1
+    })
+    .await;
+    // Published events leave the outbox.
+    let left = store
+        .find(event_bus::OUTBOX, &doc_store::Query::all())
+        .await
+        .unwrap();
+    assert_eq!(left.total, 0);
+    stop.cancel();
+}
+
+#[tokio::test]
+async fn a_change_that_fails_to_commit_publishes_no_event() {
+    let store: Arc<dyn DocumentStore> = Arc::new(EmbeddedStore::in_memory());
+    let outbox = Outbox::new(store.clone());
+    let insert = || Write::Insert {
+        collection: "users".into(),
+        id: "u1".into(),
+        body: serde_json::json!({}),
+    };
+    outbox
+        .commit(vec![insert()], vec![registered("u1")])
+        .await
+        .unwrap();
+    outbox
+        .commit(vec![insert()], vec![registered("u1-again")])
+        .await
+        .unwrap_err();
+    let pending = store
+        .find(event_bus::OUTBOX, &doc_store::Query::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        pending.total, 1,
+        "only the committed change's event is pending"
+    );
+}
