@@ -11,12 +11,13 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod openapi;
 pub mod runtime;
 pub mod telemetry;
 pub mod token;
 
 pub use config::{ServiceName, Settings};
 pub use error::{ApiError, ErrorBody, ErrorCode};
-pub use extract::{AdminUser, ApiJson, ApiQuery, AuthUser, MaybeAuthUser};
+pub use extract::{AdminUser, ApiJson, ApiQuery, AuthUser, CorrelationId, MaybeAuthUser};
 pub use runtime::{Running, ServiceContext};
 pub use token::{AccessClaims, TokenSigner, TokenVerifier};

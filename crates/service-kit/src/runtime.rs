@@ -137,3 +137,79 @@ impl Running {
         }
     }
 }
+
+/// The service's namespace in the configured store: a file per service under
+/// `data_dir`, or memory.
+pub fn open_store(
+    settings: &Settings,
+    name: ServiceName,
+) -> anyhow::Result<Arc<dyn DocumentStore>> {
+    Ok(match settings.storage {
+        crate::config::StorageKind::Memory => Arc::new(doc_store::EmbeddedStore::in_memory()),
+        crate::config::StorageKind::Disk => Arc::new(doc_store::EmbeddedStore::open(
+            &settings.data_dir.join(format!("{name}.redb")),
+        )?),
+    })
+}
+
+/// The process's event bus: the in-process log under `data_dir`, or in memory.
+pub fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+    Ok(match settings.storage {
+        crate::config::StorageKind::Memory => Arc::new(event_bus::InProcessBus::in_memory()),
+        crate::config::StorageKind::Disk => Arc::new(event_bus::InProcessBus::open(
+            &settings.data_dir.join("bus.redb"),
+        )?),
+    })
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// The body of each service's own binary: settings, logs, store, bus, listener, then
+/// run until a signal and drain.
+pub async fn run_standalone<F, Fut>(name: ServiceName, start: F) -> anyhow::Result<()>
+where
+    F: FnOnce(ServiceContext, TcpListener) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Running>>,
+{
+    let settings = Arc::new(Settings::load()?);
+    crate::telemetry::init(settings.log_format);
+    let ctx = ServiceContext {
+        store: open_store(&settings, name)?,
+        bus: open_bus(&settings)?,
+        verifier: Arc::new(TokenVerifier::remote(
+            settings.jwks_url(),
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+        )),
+        shutdown: CancellationToken::new(),
+        settings: settings.clone(),
+    };
+    let shutdown = ctx.shutdown.clone();
+    let listener = TcpListener::bind((settings.host, settings.port(name))).await?;
+    let running = start(ctx, listener).await?;
+    shutdown_signal().await;
+    tracing::info!(service = %name, "shutting down");
+    shutdown.cancel();
+    running.stopped().await;
+    Ok(())
+}

@@ -1,1 +1,294 @@
-//! placeholder
+//! Helpers shared by the services' tests: requests through a router with `oneshot`,
+//! access tokens good and bad, and checks that an answer matches the OpenAPI document
+//! and that the served document matches the committed one. Never linked into a service.
+
+use std::{path::Path, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderMap, Method, Request, StatusCode, header},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use event_contracts::Role;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use service_kit::{AccessClaims, TokenSigner, TokenVerifier};
+use tower::ServiceExt;
+
+pub const ISSUER: &str = "shop-auth";
+pub const AUDIENCE: &str = "shop";
+
+/// Mints access tokens the way the auth service does, and forged ones.
+pub struct TestTokens {
+    signer: TokenSigner,
+    verifier: Arc<TokenVerifier>,
+}
+
+impl Default for TestTokens {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestTokens {
+    pub fn new() -> Self {
+        let signer = signer("test-key");
+        let verifier = Arc::new(
+            TokenVerifier::with_keys(&signer.jwks(), ISSUER, AUDIENCE).expect("test JWKS loads"),
+        );
+        Self { signer, verifier }
+    }
+
+    pub fn verifier(&self) -> Arc<TokenVerifier> {
+        self.verifier.clone()
+    }
+
+    pub fn customer(&self, user_id: &str) -> String {
+        self.issue(user_id, Role::Customer)
+    }
+
+    pub fn admin(&self, user_id: &str) -> String {
+        self.issue(user_id, Role::Admin)
+    }
+
+    fn issue(&self, user_id: &str, role: Role) -> String {
+        self.signer
+            .issue(user_id, &format!("{user_id}@example.com"), role)
+            .expect("test token signs")
+    }
+
+    fn claims(user_id: &str, role: Role) -> AccessClaims {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        AccessClaims {
+            sub: user_id.into(),
+            email: format!("{user_id}@example.com"),
+            role,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now - 3600,
+            nbf: now - 3600,
+            exp: now - 1800,
+            jti: "expired".into(),
+        }
+    }
+
+    /// Correctly signed, but expired half an hour ago.
+    pub fn expired(&self, user_id: &str) -> String {
+        self.signer
+            .sign(&Self::claims(user_id, Role::Customer))
+            .expect("test token signs")
+    }
+
+    /// Claims that would pass, signed by a key the services do not know, under a kid they do.
+    pub fn signed_with_another_key(&self, user_id: &str) -> String {
+        signer("test-key")
+            .issue(user_id, &format!("{user_id}@example.com"), Role::Admin)
+            .expect("test token signs")
+    }
+
+    /// An unsigned `alg: none` token claiming the admin role.
+    pub fn unsigned(&self, user_id: &str) -> String {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"test-key"}"#);
+        let mut claims = Self::claims(user_id, Role::Admin);
+        claims.exp += 7200;
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
+        format!("{header}.{payload}.")
+    }
+}
+
+fn signer(kid: &str) -> TokenSigner {
+    TokenSigner::from_seed(
+        kid,
+        &TokenSigner::generate_seed(),
+        ISSUER,
+        AUDIENCE,
+        Duration::from_secs(900),
+    )
+}
+
+/// An answer read whole, for assertions.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The error code of an error-shaped body, asserting the shape on the way.
+    pub fn error_code(&self) -> &str {
+        assert_error_shape(&self.body);
+        self.body["code"].as_str().unwrap()
+    }
+}
+
+/// Checks the body is `{code, message, details}` and nothing else.
+pub fn assert_error_shape(body: &Value) {
+    let obj = body
+        .as_object()
+        .unwrap_or_else(|| panic!("error body is not an object: {body}"));
+    let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["code", "details", "message"], "error shape: {body}");
+    assert!(
+        body["code"].is_string() && body["message"].is_string(),
+        "{body}"
+    );
+}
+
+/// Builds a request: `call(Method::POST, "/x").json(..).bearer(..)`.
+pub struct Call {
+    builder: axum::http::request::Builder,
+    body: Body,
+}
+
+pub fn call(method: Method, uri: &str) -> Call {
+    Call {
+        builder: Request::builder().method(method).uri(uri),
+        body: Body::empty(),
+    }
+}
+
+impl Call {
+    pub fn json(mut self, body: Value) -> Self {
+        self.builder = self
+            .builder
+            .header(header::CONTENT_TYPE, "application/json");
+        self.body = Body::from(body.to_string());
+        self
+    }
+
+    pub fn raw(mut self, content_type: &str, body: impl Into<Body>) -> Self {
+        self.builder = self.builder.header(header::CONTENT_TYPE, content_type);
+        self.body = body.into();
+        self
+    }
+
+    pub fn bearer(mut self, token: &str) -> Self {
+        self.builder = self
+            .builder
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    pub fn request(self) -> Request<Body> {
+        self.builder.body(self.body).expect("test request builds")
+    }
+
+    /// Sends through the router with `oneshot` and reads the whole answer.
+    pub async fn send(self, router: &Router) -> TestResponse {
+        let response = router
+            .clone()
+            .oneshot(self.request())
+            .await
+            .expect("routers are infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body reads")
+            .to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| json!({ "non_json_body": String::from_utf8_lossy(&bytes) }))
+        };
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// The OpenAPI document of a service, for checking answers against what it documents.
+pub struct OpenApiContract {
+    doc: Value,
+}
+
+impl OpenApiContract {
+    pub fn new(doc: Value) -> Self {
+        Self { doc }
+    }
+
+    /// Asserts that `response` is documented for `method` on the path template
+    /// (`/api/v1/users/{id}`) and that its body validates against the documented schema.
+    pub fn assert_documented(&self, method: Method, path: &str, response: &TestResponse) {
+        let status = response.status.as_str();
+        let operation = &self.doc["paths"][path][method.as_str().to_lowercase()];
+        assert!(
+            operation.is_object(),
+            "{method} {path} is not in the OpenAPI document"
+        );
+        let documented = &operation["responses"][status];
+        assert!(
+            documented.is_object(),
+            "{method} {path} answered {status}, which its OpenAPI entry does not list"
+        );
+        let Some(schema) = documented["content"]["application/json"]["schema"].as_object() else {
+            assert!(
+                response.body.is_null(),
+                "{method} {path} {status} is documented without a body but sent {}",
+                response.body
+            );
+            return;
+        };
+        // Local `#/components/...` references resolve against this wrapper's root.
+        let mut wrapper = schema.clone();
+        wrapper.insert("components".into(), self.doc["components"].clone());
+        let validator = jsonschema::validator_for(&Value::Object(wrapper))
+            .unwrap_or_else(|e| panic!("schema of {method} {path} {status} compiles: {e}"));
+        let errors: Vec<String> = validator
+            .iter_errors(&response.body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{method} {path} {status} body does not match its schema: {errors:?}\nbody: {}",
+            response.body
+        );
+    }
+}
+
+/// Fails when the served OpenAPI document differs from the committed file; with
+/// `SHOP_BLESS=1` it rewrites the file instead (then review the diff).
+pub fn assert_matches_committed(served: &Value, committed_path: &Path) {
+    let rendered = serde_json::to_string_pretty(served).expect("JSON renders") + "\n";
+    if std::env::var_os("SHOP_BLESS").is_some() {
+        std::fs::write(committed_path, &rendered).expect("contract file writes");
+        return;
+    }
+    let committed = std::fs::read_to_string(committed_path).unwrap_or_else(|_| {
+        panic!(
+            "{} is missing; run the test with SHOP_BLESS=1 to create it",
+            committed_path.display()
+        )
+    });
+    let committed: Value = serde_json::from_str(&committed).expect("committed contract is JSON");
+    assert!(
+        &committed == served,
+        "the served OpenAPI document differs from {}; if the change is intended, run \
+         the test with SHOP_BLESS=1 and commit the file",
+        committed_path.display()
+    );
+}
+
+/// A service context over an in-memory store and bus, checking tokens from `tokens`.
+pub fn memory_context(tokens: &TestTokens) -> service_kit::ServiceContext {
+    service_kit::ServiceContext {
+        settings: Arc::new(service_kit::Settings::default()),
+        store: Arc::new(doc_store::EmbeddedStore::in_memory()),
+        bus: Arc::new(event_bus::InProcessBus::in_memory()),
+        verifier: tokens.verifier(),
+        shutdown: tokio_util::sync::CancellationToken::new(),
+    }
+}

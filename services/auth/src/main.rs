@@ -1,0 +1,6 @@
+//! The auth service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(auth_service::NAME, auth_service::start).await
+}
