@@ -12,6 +12,7 @@ pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod openapi;
+pub mod paging;
 pub mod runtime;
 pub mod telemetry;
 pub mod token;

@@ -1,0 +1,104 @@
+//! `?page=&per_page=` on list routes, and the page envelope every list answers with.
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::ApiError;
+
+pub const MAX_PER_PAGE: u64 = 100;
+
+#[derive(Debug, Clone, Copy, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1-based page number.
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<u64>,
+    /// Items per page, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub per_page: Option<u64>,
+}
+
+/// A validated page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl PageRequest {
+    pub fn skip(&self) -> u64 {
+        (self.page - 1) * self.per_page
+    }
+}
+
+impl TryFrom<PageParams> for PageRequest {
+    type Error = ApiError;
+
+    fn try_from(p: PageParams) -> Result<Self, ApiError> {
+        let page = p.page.unwrap_or(1);
+        let per_page = p.per_page.unwrap_or(20);
+        if page == 0 {
+            return Err(ApiError::invalid("page", "page starts at 1"));
+        }
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(ApiError::invalid(
+                "per_page",
+                format!("per_page must be between 1 and {MAX_PER_PAGE}"),
+            ));
+        }
+        Ok(Self { page, per_page })
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub page: u64,
+    pub per_page: u64,
+    /// Items matching the request across all pages.
+    pub total: u64,
+}
+
+impl<T> Paged<T> {
+    pub fn new(items: Vec<T>, request: PageRequest, total: u64) -> Self {
+        Self {
+            items,
+            page: request.page,
+            per_page: request.per_page,
+            total,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_default_to_the_first_twenty_and_skip_whole_pages() {
+        let r = PageRequest::try_from(PageParams {
+            page: None,
+            per_page: None,
+        })
+        .unwrap();
+        assert_eq!((r.page, r.per_page, r.skip()), (1, 20, 0));
+        let r = PageRequest::try_from(PageParams {
+            page: Some(3),
+            per_page: Some(10),
+        })
+        .unwrap();
+        assert_eq!(r.skip(), 20);
+    }
+
+    #[test]
+    fn out_of_range_paging_names_the_parameter() {
+        for (page, per_page, field) in [(0, 20, "page"), (1, 0, "per_page"), (1, 101, "per_page")] {
+            let e = PageRequest::try_from(PageParams {
+                page: Some(page),
+                per_page: Some(per_page),
+            })
+            .unwrap_err();
+            assert_eq!(e.body().details["field"], field);
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! The user service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(user_service::NAME, user_service::start).await
+}

@@ -1,0 +1,113 @@
+use axum::{
+    Json,
+    extract::{Path, State},
+    http::StatusCode,
+};
+use doc_store::{Query, SortOrder};
+use event_contracts::{Envelope, UserDeleted};
+use service_kit::{
+    AdminUser, ApiError, ApiQuery, CorrelationId, ErrorBody,
+    paging::{PageParams, PageRequest, Paged},
+};
+
+use super::{UserState, me::ProfileView};
+use crate::store::PROFILES;
+
+/// Every profile, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    security(("bearerAuth" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of profiles", body = Paged<ProfileView>),
+        (status = 400, description = "Bad query string", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 422, description = "Paging out of range", body = ErrorBody),
+    )
+)]
+pub async fn list_users(
+    State(state): State<UserState>,
+    _admin: AdminUser,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<Paged<ProfileView>>, ApiError> {
+    let request = PageRequest::try_from(params)?;
+    let query = Query::all()
+        .sort_by("created_at", SortOrder::Asc)
+        .page(request.skip(), request.per_page);
+    let page = PROFILES.find(state.outbox.store(), &query).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|p| ProfileView::new(p.id, p.value))
+        .collect();
+    Ok(Json(Paged::new(items, request, page.total)))
+}
+
+/// One user's profile.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "Profile", body = ProfileView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
+pub async fn get_user(
+    State(state): State<UserState>,
+    _admin: AdminUser,
+    Path(id): Path<String>,
+) -> Result<Json<ProfileView>, ApiError> {
+    let profile = PROFILES
+        .get(state.outbox.store(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    Ok(Json(ProfileView::new(profile.id, profile.value)))
+}
+
+/// Deletes an account: the profile goes now, and `user.deleted` tells auth to revoke
+/// the credentials and every other service to drop the account's data.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "An admin cannot delete their own account", body = ErrorBody),
+    )
+)]
+pub async fn delete_user(
+    State(state): State<UserState>,
+    AdminUser(admin): AdminUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if id == admin.id {
+        // Deleting the last admin would leave nobody able to administer the shop.
+        return Err(ApiError::conflict(
+            "an admin cannot delete their own account",
+        ));
+    }
+    let profile = PROFILES
+        .get(state.outbox.store(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    let event = Envelope::new(&UserDeleted { user_id: id }, correlation);
+    state
+        .outbox
+        .commit(vec![PROFILES.delete(&profile)], vec![event])
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

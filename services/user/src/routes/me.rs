@@ -1,0 +1,121 @@
+use axum::{Json, extract::State};
+use serde::{Deserialize, Serialize};
+use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, openapi::RoleSchema};
+use utoipa::ToSchema;
+
+use super::UserState;
+use crate::{
+    domain::profile_text,
+    store::{PROFILES, Profile},
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    pub id: String,
+    pub email: String,
+    #[schema(value_type = RoleSchema)]
+    pub role: event_contracts::Role,
+    pub display_name: Option<String>,
+    pub shipping_address: Option<String>,
+    /// RFC 3339 time of registration.
+    pub created_at: String,
+}
+
+impl ProfileView {
+    pub fn new(id: String, p: Profile) -> Self {
+        Self {
+            id,
+            email: p.email,
+            role: p.role,
+            display_name: p.display_name,
+            shipping_address: p.shipping_address,
+            created_at: p
+                .created_at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The fields a user may change about themselves; id, email and role are not here,
+/// and sending them is refused rather than silently ignored.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    #[schema(example = "Ada Lovelace")]
+    pub display_name: Option<String>,
+    #[schema(example = "12 Analytical Row, London")]
+    pub shipping_address: Option<String>,
+}
+
+/// The caller's own profile.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("bearerAuth" = [])),
+    responses(
+        (status = 200, description = "Profile", body = ProfileView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No profile yet (registration still propagating) or account deleted", body = ErrorBody),
+    )
+)]
+pub async fn get_me(
+    State(state): State<UserState>,
+    user: AuthUser,
+) -> Result<Json<ProfileView>, ApiError> {
+    let profile = PROFILES
+        .get(state.outbox.store(), &user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no profile for this account"))?;
+    Ok(Json(ProfileView::new(profile.id, profile.value)))
+}
+
+/// Changes the caller's display name or shipping address.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/users/me",
+    tag = "users",
+    security(("bearerAuth" = [])),
+    request_body = ProfileUpdate,
+    responses(
+        (status = 200, description = "Updated profile", body = ProfileView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No profile for this account", body = ErrorBody),
+        (status = 409, description = "Changed concurrently; retry", body = ErrorBody),
+        (status = 422, description = "A field is invalid or may not be changed", body = ErrorBody),
+    )
+)]
+pub async fn update_me(
+    State(state): State<UserState>,
+    user: AuthUser,
+    ApiJson(update): ApiJson<ProfileUpdate>,
+) -> Result<Json<ProfileView>, ApiError> {
+    let display_name = update
+        .display_name
+        .map(|v| profile_text("display_name", &v, 100))
+        .transpose()?;
+    let shipping_address = update
+        .shipping_address
+        .map(|v| profile_text("shipping_address", &v, 500))
+        .transpose()?;
+    let current = PROFILES
+        .get(state.outbox.store(), &user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no profile for this account"))?;
+    let mut profile = current.value.clone();
+    if display_name.is_some() {
+        profile.display_name = display_name;
+    }
+    if shipping_address.is_some() {
+        profile.shipping_address = shipping_address;
+    }
+    profile.updated_at = time::OffsetDateTime::now_utc();
+    state
+        .outbox
+        .store()
+        .commit(vec![PROFILES.update(&current, &profile)])
+        .await?;
+    Ok(Json(ProfileView::new(current.id, profile)))
+}

@@ -1,0 +1,103 @@
+use axum::http::Method;
+use event_contracts::Role;
+
+use crate::helpers::{eventually, spawn_app};
+
+#[tokio::test]
+async fn a_customer_on_an_admin_route_gets_403() {
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    let token = app.tokens.customer("u1");
+    for (method, uri, template) in [
+        (Method::GET, "/api/v1/users", "/api/v1/users"),
+        (Method::GET, "/api/v1/users/u1", "/api/v1/users/{id}"),
+        (Method::DELETE, "/api/v1/users/u1", "/api/v1/users/{id}"),
+    ] {
+        let response = app.send(method.clone(), uri, template, &token, None).await;
+        assert_eq!(response.status, 403, "{method} {uri}");
+        assert_eq!(response.error_code(), "forbidden");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_lists_users_page_by_page_and_reads_one() {
+    let app = spawn_app().await;
+    for id in ["u1", "u2", "u3"] {
+        app.registered(id, Role::Customer).await;
+    }
+    let admin = app.tokens.admin("root");
+    let first = app.get("/api/v1/users?per_page=2", &admin).await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body["total"], 3);
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
+    let second = app.get("/api/v1/users?per_page=2&page=2", &admin).await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+
+    let one = app.get("/api/v1/users/u2", &admin).await;
+    assert_eq!(one.body["email"], "u2@example.com");
+    let missing = app.get("/api/v1/users/nobody", &admin).await;
+    assert_eq!(missing.status, 404);
+    let bad_paging = app.get("/api/v1/users?per_page=1000", &admin).await;
+    assert_eq!(bad_paging.status, 422);
+    assert_eq!(bad_paging.body["details"]["field"], "per_page");
+    let garbled = app.get("/api/v1/users?page=first", &admin).await;
+    assert_eq!(garbled.status, 400);
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_the_profile_and_announces_it() {
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    let admin = app.tokens.admin("root");
+    let deleted = app
+        .send(
+            Method::DELETE,
+            "/api/v1/users/u1",
+            "/api/v1/users/{id}",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(app.get("/api/v1/users/u1", &admin).await.status, 404);
+    assert_eq!(
+        app.get("/api/v1/users/me", &app.tokens.customer("u1"))
+            .await
+            .status,
+        404
+    );
+    eventually("user.deleted to be published", || async {
+        !app.published.lock().unwrap().is_empty()
+    })
+    .await;
+    let event = app.published.lock().unwrap()[0].clone();
+    assert_eq!(event.event_type, "user.deleted");
+    assert_eq!(event.data["user_id"], "u1");
+
+    let again = app
+        .send(
+            Method::DELETE,
+            "/api/v1/users/u1",
+            "/api/v1/users/{id}",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 404);
+}
+
+#[tokio::test]
+async fn an_admin_cannot_delete_their_own_account() {
+    let app = spawn_app().await;
+    app.registered("root", Role::Admin).await;
+    let response = app
+        .send(
+            Method::DELETE,
+            "/api/v1/users/root",
+            "/api/v1/users/{id}",
+            &app.tokens.admin("root"),
+            None,
+        )
+        .await;
+    assert_eq!(response.status, 409);
+}

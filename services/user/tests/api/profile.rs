@@ -1,0 +1,126 @@
+use axum::http::Method;
+use doc_store::Query;
+use event_contracts::Role;
+use serde_json::json;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn a_registered_user_gets_a_profile_they_can_read() {
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    let me = app
+        .get("/api/v1/users/me", &app.tokens.customer("u1"))
+        .await;
+    assert_eq!(me.status, 200);
+    assert_eq!(me.body["id"], "u1");
+    assert_eq!(me.body["email"], "u1@example.com");
+    assert_eq!(me.body["role"], "customer");
+}
+
+#[tokio::test]
+async fn a_redelivered_registration_makes_one_profile() {
+    let app = spawn_app().await;
+    let event = app.registered("u1", Role::Customer).await;
+    app.ctx.bus.publish(&[event.clone(), event]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let profiles = app.ctx.store.find("profiles", &Query::all()).await.unwrap();
+    assert_eq!(profiles.total, 1);
+    assert!(
+        app.ctx
+            .bus
+            .parked("user.registered")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn without_a_valid_token_the_profile_is_refused_with_401() {
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    for (what, token) in [
+        ("expired", app.tokens.expired("u1")),
+        (
+            "signed with another key",
+            app.tokens.signed_with_another_key("u1"),
+        ),
+        ("alg=none", app.tokens.unsigned("u1")),
+        ("garbage", "not.a.token".to_owned()),
+    ] {
+        let response = app.get("/api/v1/users/me", &token).await;
+        assert_eq!(response.status, 401, "{what} token");
+        assert_eq!(response.error_code(), "unauthorized");
+    }
+    let anonymous = test_support::call(Method::GET, "/api/v1/users/me")
+        .send(&app.router)
+        .await;
+    assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test]
+async fn a_user_can_update_their_display_name_and_address() {
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    let token = app.tokens.customer("u1");
+    let updated = app
+        .send(
+            Method::PATCH,
+            "/api/v1/users/me",
+            "/api/v1/users/me",
+            &token,
+            Some(json!({"display_name": "  Ada  ", "shipping_address": "1 Loop Rd"})),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+    assert_eq!(updated.body["display_name"], "Ada");
+    let me = app.get("/api/v1/users/me", &token).await;
+    assert_eq!(me.body["display_name"], "Ada");
+    assert_eq!(me.body["shipping_address"], "1 Loop Rd");
+}
+
+#[tokio::test]
+async fn a_role_change_through_patch_has_no_effect() {
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    let token = app.tokens.customer("u1");
+    for body in [
+        json!({"role": "admin"}),
+        json!({"display_name": "Ada", "role": "admin"}),
+        json!({"id": "someone-else"}),
+    ] {
+        let response = app
+            .send(
+                Method::PATCH,
+                "/api/v1/users/me",
+                "/api/v1/users/me",
+                &token,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(response.status, 422, "{body}");
+        assert_eq!(response.error_code(), "validation_failed");
+    }
+    let me = app.get("/api/v1/users/me", &token).await;
+    assert_eq!(me.body["role"], "customer");
+    assert_eq!(me.body["id"], "u1");
+    assert_eq!(me.body["display_name"], json!(null), "nothing half-written");
+}
+
+#[tokio::test]
+async fn an_invalid_display_name_is_refused_naming_the_field() {
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    let response = app
+        .send(
+            Method::PATCH,
+            "/api/v1/users/me",
+            "/api/v1/users/me",
+            &app.tokens.customer("u1"),
+            Some(json!({"display_name": "x".repeat(101)})),
+        )
+        .await;
+    assert_eq!(response.status, 422);
+    assert_eq!(response.body["details"]["field"], "display_name");
+}
