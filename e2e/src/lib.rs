@@ -1,1 +1,241 @@
-//! placeholder
+//! Full-flow scenarios through the public API, written once against a [`Target`]: the
+//! embedded system started in-process on free ports, or any running system named by
+//! `E2E_BASE_URL` (with `E2E_ADMIN_EMAIL` / `E2E_ADMIN_PASSWORD`). Scenarios speak only
+//! HTTP to the gateway, as a client would; they never reach into a service.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@shop.test";
+pub const ADMIN_PASSWORD: &str = "admin password for e2e";
+
+/// Where the scenarios run, and the admin they may act as.
+pub struct Target {
+    pub base_url: String,
+    pub admin_email: String,
+    pub admin_password: String,
+    /// Kept alive for an in-process target; stopped when the target is dropped by
+    /// [`Target::stop`].
+    system: Option<shop::RunningSystem>,
+}
+
+impl Target {
+    /// `E2E_BASE_URL` if set, else the embedded system in this process.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        match std::env::var("E2E_BASE_URL") {
+            Ok(url) => Ok(Self {
+                base_url: url.trim_end_matches('/').to_owned(),
+                admin_email: std::env::var("E2E_ADMIN_EMAIL")
+                    .unwrap_or_else(|_| ADMIN_EMAIL.into()),
+                admin_password: std::env::var("E2E_ADMIN_PASSWORD")
+                    .unwrap_or_else(|_| ADMIN_PASSWORD.into()),
+                system: None,
+            }),
+            Err(_) => Self::in_process(&[]).await,
+        }
+    }
+
+    /// The embedded system, in memory, on free ports, with extra settings applied.
+    pub async fn in_process(extra: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let mut pairs = vec![
+            ("storage", "memory"),
+            ("bootstrap_admin_email", ADMIN_EMAIL),
+            ("bootstrap_admin_password", ADMIN_PASSWORD),
+            ("bus_initial_backoff_ms", "10"),
+        ];
+        pairs.extend_from_slice(extra);
+        let settings = service_kit::Settings::from_pairs(pairs)?;
+        let system = shop::start(settings, shop::Ports::Ephemeral).await?;
+        Ok(Self {
+            base_url: system.gateway_url(),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: ADMIN_PASSWORD.into(),
+            system: Some(system),
+        })
+    }
+
+    /// Base URLs of every service behind the gateway, when they are reachable (in-process).
+    pub fn service_urls(&self) -> Vec<String> {
+        self.system.as_ref().map_or_else(Vec::new, |s| {
+            s.services
+                .iter()
+                .map(|(_, addr)| format!("http://{addr}"))
+                .collect()
+        })
+    }
+
+    pub async fn stop(self) {
+        if let Some(system) = self.system {
+            system.stop().await;
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            base_url: format!("{}/api/v1", self.base_url),
+            http: reqwest::Client::new(),
+            token: None,
+        }
+    }
+
+    /// A client logged in as the admin.
+    pub async fn admin(&self) -> anyhow::Result<Client> {
+        let mut client = self.client();
+        client
+            .login(&self.admin_email, &self.admin_password)
+            .await?;
+        Ok(client)
+    }
+
+    /// Registers a fresh customer (unique email) and logs them in.
+    pub async fn new_customer(&self) -> anyhow::Result<Customer> {
+        let email = format!("c-{}@shop.test", uuid::Uuid::new_v4().simple());
+        let password = "customer password 1".to_owned();
+        let mut client = self.client();
+        let registered = client
+            .post(
+                "/auth/register",
+                json!({"email": email, "password": password}),
+            )
+            .await?;
+        anyhow::ensure!(
+            registered.status == StatusCode::CREATED,
+            "register: {registered:?}"
+        );
+        let id = registered.body["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let tokens = client.login(&email, &password).await?;
+        Ok(Customer {
+            id,
+            email,
+            password,
+            refresh_token: tokens["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            client,
+        })
+    }
+}
+
+pub struct Customer {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub refresh_token: String,
+    pub client: Client,
+}
+
+/// An answer read whole.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The `code` of an error body, checking it has the `{code, message, details}` shape.
+    pub fn error_code(&self) -> &str {
+        let obj = self.body.as_object().expect("error body is an object");
+        let mut keys: Vec<_> = obj.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["code", "details", "message"],
+            "error shape: {}",
+            self.body
+        );
+        obj["code"].as_str().expect("code is a string")
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    base_url: String,
+    http: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl Client {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await?;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| json!({ "non_json_body": String::from_utf8_lossy(&bytes) }))
+        };
+        Ok(Reply {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Reply> {
+        self.send(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Reply> {
+        self.send(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> anyhow::Result<Reply> {
+        self.send(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Reply> {
+        self.send(Method::DELETE, path, None).await
+    }
+
+    /// Logs in and keeps the access token for later calls; returns the token pair.
+    pub async fn login(&mut self, email: &str, password: &str) -> anyhow::Result<Value> {
+        let reply = self
+            .post("/auth/login", json!({"email": email, "password": password}))
+            .await?;
+        anyhow::ensure!(
+            reply.status == StatusCode::OK,
+            "login as {email}: {reply:?}"
+        );
+        self.token = reply.body["access_token"].as_str().map(str::to_owned);
+        Ok(reply.body)
+    }
+
+    /// Retries `GET path` until it answers `status`: for state that arrives by event.
+    pub async fn eventually(&self, path: &str, status: StatusCode) -> anyhow::Result<Reply> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let reply = self.get(path).await?;
+            if reply.status == status {
+                return Ok(reply);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "GET {path} never answered {status}; last: {reply:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}

@@ -25,6 +25,9 @@ use tokio_util::sync::CancellationToken;
 use crate::{BusError, Delivered, EventBus, ParkedEvent, Subscription, deliver_with_retry};
 
 const OFFSETS: TableDefinition<&str, u64> = TableDefinition::new("offsets");
+
+/// An offset and its event, or why the stored bytes could not be decoded.
+type LogEntry = (u64, Result<Envelope, String>);
 const BATCH: usize = 64;
 /// How often an idle consumer looks at its topic even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -123,12 +126,8 @@ impl Inner {
         txn.commit().map_err(unavailable)
     }
 
-    /// The group's next offset and up to a batch of entries from it.
-    fn read_batch(
-        &self,
-        group: &str,
-        topic: &str,
-    ) -> Result<Vec<(u64, Result<Envelope, String>)>, BusError> {
+    /// Up to a batch of entries from the group's next offset.
+    fn read_batch(&self, group: &str, topic: &str) -> Result<Vec<LogEntry>, BusError> {
         let txn = self.db.begin_read().map_err(unavailable)?;
         let from = match txn.open_table(OFFSETS) {
             Ok(offsets) => offsets
@@ -214,14 +213,13 @@ impl Inner {
             let mut log = txn
                 .open_table(TableDefinition::<u64, &[u8]>::new(&name))
                 .map_err(unavailable)?;
-            let mut next = log
+            let next = log
                 .last()
                 .map_err(unavailable)?
                 .map_or(0, |(k, _)| k.value() + 1);
-            for event in &events {
+            for (offset, event) in (next..).zip(&events) {
                 let bytes = serde_json::to_vec(event).map_err(unavailable)?;
-                log.insert(next, bytes.as_slice()).map_err(unavailable)?;
-                next += 1;
+                log.insert(offset, bytes.as_slice()).map_err(unavailable)?;
             }
         }
         txn.delete_table(TableDefinition::<u64, &[u8]>::new(&dlq_table(topic)))

@@ -13,7 +13,10 @@ use event_contracts::Role;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::{ApiError, ErrorCode, TokenVerifier, token::AccessClaims};
+use crate::{
+    ApiError, ErrorCode, TokenVerifier,
+    token::{AccessClaims, TokenError},
+};
 
 /// Like `axum::Json`, but a malformed body is a 400 saying where, a body that does not
 /// fit is a 422 naming the field, and the answers use the error shape.
@@ -174,9 +177,13 @@ where
         .verify(token)
         .await
         .map(AuthUser::from)
-        .map_err(|e| {
-            tracing::debug!(uri = %parts.uri, error = %e, "token refused");
-            ApiError::unauthorized(format!("invalid access token: {e}"))
+        .map_err(|e| match e {
+            // Not the caller's fault: a valid token cannot be checked right now.
+            TokenError::KeysUnavailable(_) => ApiError::unavailable(e),
+            TokenError::Invalid(_) => {
+                tracing::debug!(uri = %parts.uri, error = %e, "token refused");
+                ApiError::unauthorized(format!("invalid access token: {e}"))
+            }
         })
 }
 
