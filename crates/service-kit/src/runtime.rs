@@ -146,9 +146,10 @@ pub fn open_store(
 ) -> anyhow::Result<Arc<dyn DocumentStore>> {
     Ok(match settings.storage {
         crate::config::StorageKind::Memory => Arc::new(doc_store::EmbeddedStore::in_memory()),
-        crate::config::StorageKind::Disk => Arc::new(doc_store::EmbeddedStore::open(
-            &settings.data_dir.join(format!("{name}.redb")),
-        )?),
+        crate::config::StorageKind::Disk => {
+            let path = settings.data_dir.join(format!("{name}.redb"));
+            Arc::new(doc_store::EmbeddedStore::open(&path).map_err(|e| in_use(&path, e))?)
+        }
     })
 }
 
@@ -156,10 +157,21 @@ pub fn open_store(
 pub fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
     Ok(match settings.storage {
         crate::config::StorageKind::Memory => Arc::new(event_bus::InProcessBus::in_memory()),
-        crate::config::StorageKind::Disk => Arc::new(event_bus::InProcessBus::open(
-            &settings.data_dir.join("bus.redb"),
-        )?),
+        crate::config::StorageKind::Disk => {
+            let path = settings.data_dir.join("bus.redb");
+            Arc::new(event_bus::InProcessBus::open(&path).map_err(|e| in_use(&path, e))?)
+        }
     })
+}
+
+/// The embedded files take a lock; the likely cause of failing to open one is another
+/// process using the same data directory, so say so.
+fn in_use(path: &std::path::Path, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot open {}: {e} (is another shop process using this data directory? \
+         stop it, or pass another --data-dir / SHOP_DATA_DIR)",
+        path.display()
+    )
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -78,28 +78,34 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
     let mut gateway = None;
     for (name, listener) in listeners {
         let addr = listener.local_addr()?;
-        let ctx = ServiceContext {
-            settings: settings.clone(),
-            store: open_store(&settings, name)?,
-            bus: bus.clone(),
-            verifier: verifier.clone(),
-            shutdown: shutdown.clone(),
+        // The gateway keeps no state of its own.
+        let context = || -> anyhow::Result<ServiceContext> {
+            Ok(ServiceContext {
+                settings: settings.clone(),
+                store: open_store(&settings, name)?,
+                bus: bus.clone(),
+                verifier: verifier.clone(),
+                shutdown: shutdown.clone(),
+            })
         };
-        let started = match name {
-            ServiceName::Auth => auth_service::start(ctx, listener).await,
-            ServiceName::User => user_service::start(ctx, listener).await,
-            ServiceName::Gateway => {
-                gateway = Some(addr);
-                gateway_service::start(
-                    settings.clone(),
-                    verifier.clone(),
-                    listener,
-                    shutdown.clone(),
-                )
-                .await
+        let started = async {
+            match name {
+                ServiceName::Auth => auth_service::start(context()?, listener).await,
+                ServiceName::User => user_service::start(context()?, listener).await,
+                ServiceName::Gateway => {
+                    gateway = Some(addr);
+                    gateway_service::start(
+                        settings.clone(),
+                        verifier.clone(),
+                        listener,
+                        shutdown.clone(),
+                    )
+                    .await
+                }
+                other => unreachable!("{other} is not in SERVICES"),
             }
-            other => unreachable!("{other} is not in SERVICES"),
-        };
+        }
+        .await;
         match started {
             Ok(r) => running.push(r),
             Err(e) => {
