@@ -292,3 +292,53 @@ pub fn memory_context(tokens: &TestTokens) -> service_kit::ServiceContext {
         shutdown: tokio_util::sync::CancellationToken::new(),
     }
 }
+
+/// Polls until the async condition holds, failing the test after five seconds: for
+/// state that arrives by event.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Everything published on `topics`, in order, each checked against its contract
+/// schema (an off-contract event is parked, never recorded, so tests notice).
+pub type Recorded = Arc<std::sync::Mutex<Vec<event_contracts::Envelope>>>;
+
+pub async fn record_events(ctx: &service_kit::ServiceContext, topics: &[&str]) -> Recorded {
+    let recorded: Recorded = Default::default();
+    let sink = recorded.clone();
+    ctx.bus
+        .subscribe(
+            event_bus::Subscription {
+                group: "test-observer".into(),
+                topics: topics.iter().map(|t| t.to_string()).collect(),
+                handler: event_bus::handler_fn(move |event: event_contracts::Envelope| {
+                    let sink = sink.clone();
+                    async move {
+                        event_contracts::validate(&event)?;
+                        sink.lock().unwrap().push(event);
+                        Ok(())
+                    }
+                }),
+                retry: event_bus::RetryPolicy {
+                    max_attempts: 1,
+                    ..Default::default()
+                },
+                metrics: event_bus::BusMetrics::unregistered(),
+            },
+            ctx.shutdown.clone(),
+        )
+        .await
+        .expect("test observer subscribes");
+    recorded
+}

@@ -1,8 +1,9 @@
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::{Router, http::Method};
 use serde_json::{Value, json};
 use service_kit::{ServiceContext, Settings, runtime::ServiceRuntime};
+pub use test_support::eventually;
 use test_support::{OpenApiContract, TestResponse, TestTokens, call, memory_context};
 
 pub struct TestApp {
@@ -78,21 +79,5 @@ impl TestApp {
         let jwks = serde_json::from_value(jwks).unwrap();
         let verifier = service_kit::TokenVerifier::with_keys(&jwks, "shop-auth", "shop").unwrap();
         verifier.verify(access_token).await.unwrap()
-    }
-}
-
-/// Polls until the condition holds, failing after five seconds.
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !condition().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -16,29 +16,8 @@ async fn registering_creates_a_customer_account_and_announces_it() {
     assert_eq!(response.body["role"], "customer");
     let user_id = response.body["id"].as_str().unwrap().to_owned();
 
-    // The user.registered event leaves through the outbox onto the bus.
-    let bus = app.ctx.bus.clone();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    bus.subscribe(
-        event_bus::Subscription {
-            group: "observer".into(),
-            topics: vec!["user.registered".into()],
-            handler: event_bus::handler_fn(move |e: event_contracts::Envelope| {
-                let sink = sink.clone();
-                async move {
-                    event_contracts::validate(&e)?;
-                    sink.lock().unwrap().push(e);
-                    Ok(())
-                }
-            }),
-            retry: Default::default(),
-            metrics: event_bus::BusMetrics::unregistered(),
-        },
-        app.ctx.shutdown.clone(),
-    )
-    .await
-    .unwrap();
+    // The user.registered event leaves through the outbox onto the bus, on contract.
+    let seen = test_support::record_events(&app.ctx, &["user.registered"]).await;
     eventually("user.registered on the bus", || {
         let seen = seen.clone();
         async move { !seen.lock().unwrap().is_empty() }

@@ -1,13 +1,11 @@
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
-
 use axum::{Router, http::Method};
 use event_contracts::{Envelope, Role, UserRegistered};
 use serde_json::Value;
 use service_kit::{ServiceContext, runtime::ServiceRuntime};
-use test_support::{OpenApiContract, TestResponse, TestTokens, call, memory_context};
+pub use test_support::eventually;
+use test_support::{
+    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
+};
 
 pub struct TestApp {
     pub router: Router,
@@ -15,7 +13,7 @@ pub struct TestApp {
     pub ctx: ServiceContext,
     pub tokens: TestTokens,
     /// Every event the service published, in order.
-    pub published: Arc<Mutex<Vec<Envelope>>>,
+    pub published: Recorded,
     _runtime: ServiceRuntime,
 }
 
@@ -29,28 +27,7 @@ pub async fn spawn_app() -> TestApp {
         prometheus::Registry::new(),
         vec![],
     );
-    let published: Arc<Mutex<Vec<Envelope>>> = Default::default();
-    let sink = published.clone();
-    ctx.bus
-        .subscribe(
-            event_bus::Subscription {
-                group: "observer".into(),
-                topics: vec!["user.deleted".into()],
-                handler: event_bus::handler_fn(move |e: Envelope| {
-                    let sink = sink.clone();
-                    async move {
-                        event_contracts::validate(&e)?;
-                        sink.lock().unwrap().push(e);
-                        Ok(())
-                    }
-                }),
-                retry: Default::default(),
-                metrics: event_bus::BusMetrics::unregistered(),
-            },
-            ctx.shutdown.clone(),
-        )
-        .await
-        .unwrap();
+    let published = record_events(&ctx, &["user.deleted"]).await;
     TestApp {
         router,
         contract: OpenApiContract::new(openapi),
@@ -111,20 +88,5 @@ impl TestApp {
             "/api/v1/users"
         };
         self.send(Method::GET, uri, template, token, None).await
-    }
-}
-
-pub async fn eventually<F, Fut>(what: &str, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !condition().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
