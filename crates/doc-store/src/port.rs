@@ -123,6 +123,9 @@ pub enum StoreError {
     },
     #[error("document store unavailable: {0}")]
     Unavailable(String),
+    /// Refused before reaching storage (e.g. an outbox event that breaks its contract).
+    #[error("write refused: {0}")]
+    Rejected(String),
 }
 
 impl StoreError {

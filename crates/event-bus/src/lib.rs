@@ -7,6 +7,7 @@
 //! a handler's effect idempotent by storing the event id beside it. This crate must
 //! never know what an event means; it moves envelopes and keeps promises.
 
+mod conflict;
 mod delivery;
 mod idempotency;
 mod in_process;
@@ -14,6 +15,7 @@ mod metrics;
 mod outbox;
 mod port;
 
+pub use conflict::retry_on_conflict;
 pub use delivery::{Delivered, RetryPolicy, deliver_with_retry};
 pub use idempotency::{Applied, PROCESSED_EVENTS, apply_once};
 pub use in_process::InProcessBus;

@@ -34,12 +34,22 @@ impl Outbox {
         self.store.as_ref()
     }
 
-    /// Stores the writes and the events atomically, then nudges the relay.
+    /// Stores the writes and the events atomically, then nudges the relay. An event
+    /// that does not validate against its contract schema (or has none) is refused with
+    /// the whole batch: producers never publish off-contract events.
     pub async fn commit(
         &self,
         mut writes: Vec<Write>,
         events: Vec<Envelope>,
     ) -> Result<(), StoreError> {
+        for event in &events {
+            event_contracts::validate(event).map_err(|e| {
+                StoreError::Rejected(format!(
+                    "event {} v{} breaks its contract: {e}",
+                    event.event_type, event.version
+                ))
+            })?;
+        }
         let has_events = !events.is_empty();
         writes.extend(events.into_iter().map(|event| Write::Insert {
             collection: OUTBOX.into(),

@@ -331,3 +331,43 @@ async fn a_change_that_fails_to_commit_publishes_no_event() {
         "only the committed change's event is pending"
     );
 }
+
+#[tokio::test]
+async fn an_event_that_breaks_its_contract_is_refused_with_its_state_change() {
+    let store: Arc<dyn DocumentStore> = Arc::new(EmbeddedStore::in_memory());
+    let outbox = Outbox::new(store.clone());
+    let mut off_contract = registered("u1");
+    off_contract.data["role"] = serde_json::json!("superuser");
+    let mut unknown_type = registered("u2");
+    unknown_type.event_type = "user.teleported".into();
+    for event in [off_contract, unknown_type] {
+        let err = outbox
+            .commit(
+                vec![Write::Insert {
+                    collection: "users".into(),
+                    id: event.key.clone(),
+                    body: serde_json::json!({}),
+                }],
+                vec![event],
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, doc_store::StoreError::Rejected(_)), "{err:?}");
+    }
+    assert_eq!(
+        store
+            .find("users", &doc_store::Query::all())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert_eq!(
+        store
+            .find(event_bus::OUTBOX, &doc_store::Query::all())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+}

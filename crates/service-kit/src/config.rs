@@ -122,6 +122,14 @@ pub struct Settings {
     pub bus_max_attempts: u32,
     pub bus_initial_backoff_ms: u64,
     pub log_format: LogFormat,
+
+    /// `simulated` (built in; cards 4242424242424242 approved, 4000000000000002
+    /// declined) or `http` (a real provider at `payment_provider_url`).
+    pub payment_provider: String,
+    pub payment_provider_url: Option<String>,
+    pub payment_provider_timeout_ms: u64,
+    /// Where the notification service's webhook channel posts; unset disables it.
+    pub notification_webhook_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -160,6 +168,10 @@ impl Default for Settings {
             bus_max_attempts: 5,
             bus_initial_backoff_ms: 100,
             log_format: LogFormat::Pretty,
+            payment_provider: "simulated".into(),
+            payment_provider_url: None,
+            payment_provider_timeout_ms: 5_000,
+            notification_webhook_url: None,
         }
     }
 }
@@ -209,6 +221,19 @@ impl Settings {
             return Err(ConfigError(
                 "SHOP_BOOTSTRAP_ADMIN_EMAIL and SHOP_BOOTSTRAP_ADMIN_PASSWORD go together".into(),
             ));
+        }
+        match (self.payment_provider.as_str(), &self.payment_provider_url) {
+            ("simulated", _) | ("http", Some(_)) => {}
+            ("http", None) => {
+                return Err(ConfigError(
+                    "payment_provider = http needs SHOP_PAYMENT_PROVIDER_URL".into(),
+                ));
+            }
+            (other, _) => {
+                return Err(ConfigError(format!(
+                    "payment_provider must be `simulated` or `http`, not `{other}`"
+                )));
+            }
         }
         if self.rate_limit_login_per_minute == 0 || self.rate_limit_register_per_minute == 0 {
             return Err(ConfigError(

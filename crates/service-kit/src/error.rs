@@ -227,7 +227,7 @@ impl From<StoreError> for ApiError {
                 ApiError::conflict("the resource was changed concurrently; retry")
             }
             StoreError::Unavailable(_) => ApiError::unavailable(e),
-            StoreError::Corrupt { .. } => ApiError::internal(e),
+            StoreError::Corrupt { .. } | StoreError::Rejected(_) => ApiError::internal(e),
         }
     }
 }

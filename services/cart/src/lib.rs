@@ -1,0 +1,1 @@
+//! cart-service: being written.

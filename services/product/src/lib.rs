@@ -1,0 +1,1 @@
+//! product-service: being written.

@@ -1,0 +1,1 @@
+//! shipping-service: being written.
