@@ -70,6 +70,12 @@ impl ServiceRuntime {
         &self.ctx
     }
 
+    /// Hands a background task of the service (it must end on `ctx.shutdown`) to the
+    /// runtime, so that stopping the service waits for it.
+    pub fn track(&mut self, task: JoinHandle<()>) {
+        self.tasks.push(task);
+    }
+
     /// Consumes `topics` in this service's consumer group (one group per service).
     pub async fn consume(
         &mut self,

@@ -1,0 +1,12 @@
+//! Pure rules of the catalog and its stock: no I/O here.
+
+mod draft;
+
+/// Field-by-field validation of requests, each error naming its field.
+pub mod fields {
+    pub use super::draft::{description, name, price, stock};
+}
+mod stock;
+
+pub use draft::{ProductDraft, ProductPatch};
+pub use stock::{Reservation, ReservationState, Shelf, Shortage, StockError, plan_reservation};

@@ -1,0 +1,6 @@
+//! The product service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(product_service::NAME, product_service::start).await
+}

@@ -1,0 +1,210 @@
+use event_contracts::{
+    CancelReason, Envelope, OrderCancelled, PaymentRefunded, ProductDecrement, StockLine,
+    UserDeleted,
+};
+
+use crate::helpers::{eventually, order, spawn_app};
+
+#[tokio::test]
+async fn an_order_that_fits_reserves_its_stock() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    app.ctx
+        .bus
+        .publish(&[order("o1", &[(&mug, 3)])])
+        .await
+        .unwrap();
+    eventually("stock.reserved", || async {
+        !app.published("stock.reserved").is_empty()
+    })
+    .await;
+    assert_eq!(app.shelf(&mug).await, (2, 3));
+    assert_eq!(
+        app.stock_of(&mug).await,
+        2,
+        "the catalog shows what can be bought"
+    );
+    let event = &app.published("stock.reserved")[0];
+    assert_eq!(event.data["order_id"], "o1");
+    assert_eq!(
+        event.correlation_id, "test",
+        "correlation travels with the flow"
+    );
+}
+
+#[tokio::test]
+async fn an_order_that_does_not_fit_is_rejected_whole_and_changes_nothing() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    let pot = app.product("seller", "Pot", 1).await;
+    app.ctx
+        .bus
+        .publish(&[order("o1", &[(&mug, 2), (&pot, 2), ("gone", 1)])])
+        .await
+        .unwrap();
+    eventually("stock.rejected", || async {
+        !app.published("stock.rejected").is_empty()
+    })
+    .await;
+    let rejected = &app.published("stock.rejected")[0];
+    let short: Vec<_> = rejected.data["shortages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["product_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(short.len(), 2);
+    assert!(short.contains(&pot) && short.contains(&"gone".to_owned()));
+    assert_eq!(
+        app.shelf(&mug).await,
+        (5, 0),
+        "the line that fitted was not held"
+    );
+    assert_eq!(app.shelf(&pot).await, (1, 0));
+}
+
+fn cancelled(order_id: &str, product: &str, quantity: u32) -> Envelope {
+    Envelope::new(
+        &OrderCancelled {
+            order_id: order_id.into(),
+            user_id: "buyer".into(),
+            reason: CancelReason::PaymentFailed,
+            items: vec![StockLine {
+                product_id: product.into(),
+                quantity,
+            }],
+        },
+        "test",
+    )
+}
+
+#[tokio::test]
+async fn cancelling_releases_and_completing_commits_a_reservation_once() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    app.ctx
+        .bus
+        .publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
+        .await
+        .unwrap();
+    eventually("both reserved", || async {
+        app.shelf(&mug).await == (2, 3)
+    })
+    .await;
+
+    // o1 is cancelled (delivered twice), o2 completes (delivered twice).
+    let cancel = cancelled("o1", &mug, 2);
+    let decrement = Envelope::new(
+        &ProductDecrement {
+            order_id: "o2".into(),
+            items: vec![StockLine {
+                product_id: mug.clone(),
+                quantity: 1,
+            }],
+        },
+        "test",
+    );
+    app.ctx
+        .bus
+        .publish(&[cancel.clone(), cancel, decrement.clone(), decrement])
+        .await
+        .unwrap();
+    eventually("released and committed", || async {
+        app.shelf(&mug).await == (4, 0)
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.shelf(&mug).await, (4, 0), "nothing applied twice");
+
+    // A refund after completion has nothing held to release.
+    let refund = Envelope::new(
+        &PaymentRefunded {
+            payment_id: "p2".into(),
+            order_id: "o2".into(),
+            user_id: "buyer".into(),
+            amount: event_contracts::Money {
+                amount_minor: 1250,
+                currency: "EUR".into(),
+            },
+        },
+        "test",
+    );
+    app.ctx.bus.publish(&[refund]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.shelf(&mug).await, (4, 0));
+}
+
+#[tokio::test]
+async fn a_redelivered_order_is_reserved_once() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    let o1 = order("o1", &[(&mug, 2)]);
+    app.ctx
+        .bus
+        .publish(&[o1.clone(), o1.clone(), o1])
+        .await
+        .unwrap();
+    eventually("reserved", || async { app.shelf(&mug).await == (3, 2) }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.shelf(&mug).await, (3, 2));
+    assert_eq!(app.published("stock.reserved").len(), 1);
+}
+
+#[tokio::test]
+async fn many_orders_for_the_last_units_never_oversell() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 3).await;
+    let orders: Vec<_> = (0..12)
+        .map(|i| order(&format!("o{i}"), &[(&mug, 1)]))
+        .collect();
+    // Published from concurrent tasks, as concurrent checkouts would.
+    let tasks: Vec<_> = orders
+        .into_iter()
+        .map(|o| {
+            let bus = app.ctx.bus.clone();
+            tokio::spawn(async move { bus.publish(&[o]).await.unwrap() })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    eventually("every order decided", || async {
+        app.published("stock.reserved").len() + app.published("stock.rejected").len() == 12
+    })
+    .await;
+    assert_eq!(app.published("stock.reserved").len(), 3);
+    assert_eq!(app.published("stock.rejected").len(), 9);
+    assert_eq!(app.shelf(&mug).await, (0, 3));
+}
+
+#[tokio::test]
+async fn a_deleted_accounts_personal_products_leave_the_catalog() {
+    let app = spawn_app().await;
+    let theirs = app.product("leaver", "Old bike", 1).await;
+    let other = app.product("stayer", "Kettle", 1).await;
+    app.ctx
+        .bus
+        .publish(&[Envelope::new(
+            &UserDeleted {
+                user_id: "leaver".into(),
+            },
+            "test",
+        )])
+        .await
+        .unwrap();
+    eventually("product.removed", || async {
+        !app.published("product.removed").is_empty()
+    })
+    .await;
+    for (id, status) in [(theirs, 404), (other, 200)] {
+        let response = app
+            .send(
+                axum::http::Method::GET,
+                &format!("/api/v1/products/{id}"),
+                None,
+                None,
+            )
+            .await;
+        assert_eq!(response.status, status);
+    }
+}
