@@ -1,0 +1,6 @@
+//! The order service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(order_service::NAME, order_service::start).await
+}

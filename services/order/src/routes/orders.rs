@@ -1,0 +1,317 @@
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use doc_store::{Query, SortOrder, StoreError, Versioned};
+use serde::{Deserialize, Serialize};
+use service_kit::{
+    ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
+    openapi::MoneyView,
+    paging::{PageParams, PageRequest, Paged},
+};
+use utoipa::{IntoParams, ToSchema};
+
+use super::OrderState;
+use crate::{
+    domain::{OrderStatus, Step, Trigger},
+    lifecycle::{Origin, plan},
+    store::{ORDERS, Order},
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLine {
+    pub product_id: String,
+    pub name: String,
+    pub unit_price: MoneyView,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChange {
+    pub status: OrderStatus,
+    /// RFC 3339.
+    pub at: String,
+    /// The event or action that caused it.
+    pub cause: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderView {
+    pub id: String,
+    pub user_id: String,
+    pub checkout_id: String,
+    pub status: OrderStatus,
+    pub items: Vec<OrderLine>,
+    pub total: MoneyView,
+    /// Whether the product service holds the stock for this order.
+    pub stock_reserved: bool,
+    /// Every status the order went through, oldest first.
+    pub history: Vec<StatusChange>,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl From<Versioned<Order>> for OrderView {
+    fn from(o: Versioned<Order>) -> Self {
+        let order = o.value;
+        Self {
+            id: o.id,
+            user_id: order.user_id,
+            checkout_id: order.checkout_id,
+            status: order.status,
+            items: order
+                .items
+                .into_iter()
+                .map(|i| OrderLine {
+                    product_id: i.product_id,
+                    name: i.name,
+                    unit_price: i.unit_price.into(),
+                    quantity: i.quantity,
+                })
+                .collect(),
+            total: order.total.into(),
+            stock_reserved: order.stock_reserved,
+            history: order
+                .history
+                .into_iter()
+                .map(|h| StatusChange {
+                    status: h.status,
+                    at: rfc3339(h.at),
+                    cause: h.cause,
+                })
+                .collect(),
+            created_at: rfc3339(order.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub per_page: Option<u64>,
+    /// Only orders in this status.
+    pub status: Option<OrderStatus>,
+}
+
+/// The caller's orders, newest first; an admin sees everyone's.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders",
+    tag = "orders",
+    security(("bearerAuth" = [])),
+    params(OrderQuery),
+    responses(
+        (status = 200, description = "A page of orders", body = Paged<OrderView>),
+        (status = 400, description = "Bad query string", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 422, description = "Paging out of range", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<OrderState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery<OrderQuery>,
+) -> Result<Json<Paged<OrderView>>, ApiError> {
+    let request = PageRequest::try_from(PageParams {
+        page: query.page,
+        per_page: query.per_page,
+    })?;
+    let mut filter = Query::all();
+    if !user.is_admin() {
+        filter = filter.and_eq("user_id", user.id.as_str());
+    }
+    if let Some(status) = query.status {
+        filter = filter.and_eq(
+            "status",
+            serde_json::to_value(status).map_err(ApiError::internal)?,
+        );
+    }
+    // Order ids are UUID v7, so id order is creation order.
+    let filter = filter
+        .sort_by("_id", SortOrder::Desc)
+        .page(request.skip(), request.per_page);
+    let page = ORDERS.find(state.outbox.store(), &filter).await?;
+    let items = page.items.into_iter().map(OrderView::from).collect();
+    Ok(Json(Paged::new(items, request, page.total)))
+}
+
+/// The order if the caller owns it (or is an admin); otherwise 404, so that other
+/// people's order ids are not confirmed to exist.
+async fn visible(
+    state: &OrderState,
+    user: &AuthUser,
+    id: &str,
+) -> Result<Versioned<Order>, ApiError> {
+    ORDERS
+        .get(state.outbox.store(), id)
+        .await?
+        .filter(|o| user.may_access(&o.value.user_id))
+        .ok_or_else(|| ApiError::not_found("no such order"))
+}
+
+/// One order with its status history.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    tag = "orders",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Order id (from the checkout answer)")),
+    responses(
+        (status = 200, description = "The order", body = OrderView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such order, or not yet placed (checkout is asynchronous)", body = ErrorBody),
+    )
+)]
+pub async fn get_one(
+    State(state): State<OrderState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    Ok(Json(visible(&state, &user, &id).await?.into()))
+}
+
+/// A customer action on their own order. Only the owner acts (an admin has the
+/// payment and shipment routes); a lost race with an event is retried on fresh state.
+async fn act(
+    state: &OrderState,
+    user: &AuthUser,
+    id: &str,
+    trigger: Trigger,
+    correlation: &str,
+    refusal: &str,
+) -> Result<Json<OrderView>, ApiError> {
+    for _ in 0..5 {
+        let current = ORDERS
+            .get(state.outbox.store(), id)
+            .await?
+            .filter(|o| o.value.user_id == user.id)
+            .ok_or_else(|| ApiError::not_found("no such order"))?;
+        let (writes, events, next) = match plan(&current, trigger, Origin::Request(correlation)) {
+            Ok(planned) => planned,
+            Err(Step::Refuse | Step::Ignore | Step::TooEarly) => {
+                return Err(ApiError::conflict(format!(
+                    "{refusal}; the order is {}",
+                    serde_json::to_value(current.value.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ))
+                .with_details(serde_json::json!({ "status": current.value.status })));
+            }
+            Err(Step::To(_)) => unreachable!("plan returns Ok for a move"),
+        };
+        match state.outbox.commit(writes, events).await {
+            Ok(()) => {
+                return Ok(Json(OrderView::from(Versioned {
+                    id: current.id,
+                    version: current.version + 1,
+                    value: next,
+                })));
+            }
+            Err(StoreError::VersionConflict { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::conflict("the order keeps changing; retry"))
+}
+
+/// Cancels an order that is still pending (not yet paid).
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/cancel",
+    tag = "orders",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Cancelled", body = OrderView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such order of yours", body = ErrorBody),
+        (status = 409, description = "The order is no longer pending", body = ErrorBody),
+    )
+)]
+pub async fn cancel(
+    State(state): State<OrderState>,
+    user: AuthUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    act(
+        &state,
+        &user,
+        &id,
+        Trigger::CustomerCancels,
+        &correlation,
+        "only a pending order can be cancelled",
+    )
+    .await
+}
+
+/// Accepts a delivered order: it is completed and its stock is committed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/accept",
+    tag = "orders",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Completed", body = OrderView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such order of yours", body = ErrorBody),
+        (status = 409, description = "The order is not delivered", body = ErrorBody),
+    )
+)]
+pub async fn accept(
+    State(state): State<OrderState>,
+    user: AuthUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    act(
+        &state,
+        &user,
+        &id,
+        Trigger::CustomerAccepts,
+        &correlation,
+        "only a delivered order can be accepted",
+    )
+    .await
+}
+
+/// Asks to return a delivered order; it ends refunded once the shipment comes back.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/return",
+    tag = "orders",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Order id")),
+    responses(
+        (status = 200, description = "Return requested", body = OrderView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such order of yours", body = ErrorBody),
+        (status = 409, description = "The order is not delivered", body = ErrorBody),
+    )
+)]
+pub async fn request_return(
+    State(state): State<OrderState>,
+    user: AuthUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    act(
+        &state,
+        &user,
+        &id,
+        Trigger::CustomerReturns,
+        &correlation,
+        "only a delivered order can be returned",
+    )
+    .await
+}

@@ -1,0 +1,238 @@
+use axum::http::Method;
+use event_contracts::{
+    Money, PaymentCompleted, PaymentFailed, PaymentRefunded, ShipmentAwaiting, ShipmentDelivered,
+    ShipmentReturned, StockRejected,
+};
+
+use crate::helpers::{TestApp, eventually, spawn_app};
+
+fn eur(amount_minor: i64) -> Money {
+    Money {
+        amount_minor,
+        currency: "EUR".into(),
+    }
+}
+
+async fn paid(app: &TestApp, order_id: &str) {
+    app.publish(&PaymentCompleted {
+        payment_id: format!("pay-{order_id}"),
+        order_id: order_id.into(),
+        user_id: "ada".into(),
+        amount: eur(2500),
+    })
+    .await;
+}
+
+async fn shipped_and_delivered(app: &TestApp, order_id: &str) {
+    app.publish(&ShipmentAwaiting {
+        shipment_id: format!("ship-{order_id}"),
+        order_id: order_id.into(),
+        user_id: "ada".into(),
+    })
+    .await;
+    app.wait_for_status("ada", order_id, "awaiting_shipment")
+        .await;
+    app.publish(&ShipmentDelivered {
+        shipment_id: format!("ship-{order_id}"),
+        order_id: order_id.into(),
+        user_id: "ada".into(),
+    })
+    .await;
+    app.wait_for_status("ada", order_id, "delivered").await;
+}
+
+#[tokio::test]
+async fn a_checkout_places_one_pending_order_and_announces_it() {
+    let app = spawn_app().await;
+    let checkout = app.checkout("ada", "o1").await;
+    // Delivered again: still one order, one announcement.
+    app.ctx.bus.publish(&[checkout]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let order = app
+        .send(
+            Method::GET,
+            "/api/v1/orders/o1",
+            &app.tokens.customer("ada"),
+        )
+        .await;
+    assert_eq!(order.body["status"], "pending");
+    assert_eq!(order.body["total"]["amount_minor"], 2500);
+    assert_eq!(order.body["items"][0]["quantity"], 2);
+    eventually("order.created", || async {
+        !app.published("order.created").is_empty()
+    })
+    .await;
+    assert_eq!(app.published("order.created").len(), 1);
+    let listed = app
+        .send(Method::GET, "/api/v1/orders", &app.tokens.customer("ada"))
+        .await;
+    assert_eq!(listed.body["total"], 1);
+}
+
+#[tokio::test]
+async fn a_paid_shipped_delivered_order_completes_when_accepted() {
+    let app = spawn_app().await;
+    app.checkout("ada", "o1").await;
+    paid(&app, "o1").await;
+    app.wait_for_status("ada", "o1", "paid").await;
+    shipped_and_delivered(&app, "o1").await;
+
+    let ada = app.tokens.customer("ada");
+    let accepted = app
+        .send(Method::POST, "/api/v1/orders/o1/accept", &ada)
+        .await;
+    assert_eq!(accepted.status, 200);
+    assert_eq!(accepted.body["status"], "completed");
+    let statuses: Vec<_> = accepted.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "pending",
+            "paid",
+            "awaiting_shipment",
+            "delivered",
+            "completed"
+        ]
+    );
+    eventually("completion events", || async {
+        app.published("order.completed").len() == 1 && app.published("product.decrement").len() == 1
+    })
+    .await;
+    assert_eq!(
+        app.published("product.decrement")[0].data["items"][0]["quantity"],
+        2
+    );
+
+    let again = app
+        .send(Method::POST, "/api/v1/orders/o1/accept", &ada)
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.error_code(), "conflict");
+}
+
+#[tokio::test]
+async fn events_that_overtake_their_cause_are_applied_in_lifecycle_order() {
+    let app = spawn_app().await;
+    app.checkout("ada", "o1").await;
+    // The shipment is announced before the payment reaches the order service.
+    app.publish(&ShipmentAwaiting {
+        shipment_id: "s1".into(),
+        order_id: "o1".into(),
+        user_id: "ada".into(),
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(app.status("ada", "o1").await, "pending");
+    paid(&app, "o1").await;
+    app.wait_for_status("ada", "o1", "awaiting_shipment").await;
+}
+
+#[tokio::test]
+async fn a_pending_order_can_be_cancelled_by_its_owner_but_not_after_payment() {
+    let app = spawn_app().await;
+    app.checkout("ada", "o1").await;
+    app.checkout("ada", "o2").await;
+    let ada = app.tokens.customer("ada");
+
+    let cancelled = app
+        .send(Method::POST, "/api/v1/orders/o1/cancel", &ada)
+        .await;
+    assert_eq!(cancelled.status, 200);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    eventually("order.cancelled", || async {
+        !app.published("order.cancelled").is_empty()
+    })
+    .await;
+    let event = &app.published("order.cancelled")[0];
+    assert_eq!(event.data["reason"], "customer_request");
+    assert_eq!(event.data["items"][0]["product_id"], "mug");
+
+    paid(&app, "o2").await;
+    app.wait_for_status("ada", "o2", "paid").await;
+    let refused = app
+        .send(Method::POST, "/api/v1/orders/o2/cancel", &ada)
+        .await;
+    assert_eq!(refused.status, 409);
+    assert_eq!(refused.body["details"]["status"], "paid");
+    // A late payment for the cancelled order leaves it cancelled.
+    paid(&app, "o1").await;
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(app.status("ada", "o1").await, "cancelled");
+}
+
+#[tokio::test]
+async fn a_declined_payment_or_missing_stock_cancels_the_order_with_its_reason() {
+    let app = spawn_app().await;
+    app.checkout("ada", "o1").await;
+    app.checkout("ada", "o2").await;
+    app.publish(&PaymentFailed {
+        payment_id: "p1".into(),
+        order_id: "o1".into(),
+        user_id: "ada".into(),
+        reason: "card declined".into(),
+    })
+    .await;
+    app.publish(&StockRejected {
+        order_id: "o2".into(),
+        reason: "not enough stock".into(),
+        shortages: vec![],
+    })
+    .await;
+    app.wait_for_status("ada", "o1", "cancelled").await;
+    app.wait_for_status("ada", "o2", "cancelled").await;
+    eventually("two cancellations", || async {
+        app.published("order.cancelled").len() == 2
+    })
+    .await;
+    let mut reasons: Vec<_> = app
+        .published("order.cancelled")
+        .iter()
+        .map(|e| e.data["reason"].as_str().unwrap().to_owned())
+        .collect();
+    reasons.sort();
+    assert_eq!(reasons, ["payment_failed", "stock_rejected"]);
+}
+
+#[tokio::test]
+async fn a_returned_order_ends_refunded() {
+    let app = spawn_app().await;
+    app.checkout("ada", "o1").await;
+    paid(&app, "o1").await;
+    app.wait_for_status("ada", "o1", "paid").await;
+    shipped_and_delivered(&app, "o1").await;
+    let ada = app.tokens.customer("ada");
+
+    let returning = app
+        .send(Method::POST, "/api/v1/orders/o1/return", &ada)
+        .await;
+    assert_eq!(returning.status, 200);
+    assert_eq!(returning.body["status"], "return_requested");
+    eventually("order.return_requested", || async {
+        app.published("order.return_requested").len() == 1
+    })
+    .await;
+    app.publish(&ShipmentReturned {
+        shipment_id: "ship-o1".into(),
+        order_id: "o1".into(),
+        user_id: "ada".into(),
+    })
+    .await;
+    app.wait_for_status("ada", "o1", "returned").await;
+    app.publish(&PaymentRefunded {
+        payment_id: "pay-o1".into(),
+        order_id: "o1".into(),
+        user_id: "ada".into(),
+        amount: eur(2500),
+    })
+    .await;
+    app.wait_for_status("ada", "o1", "refunded").await;
+    let accept = app
+        .send(Method::POST, "/api/v1/orders/o1/accept", &ada)
+        .await;
+    assert_eq!(accept.status, 409, "a refunded order stays refunded");
+}

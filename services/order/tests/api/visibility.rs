@@ -1,0 +1,57 @@
+use axum::http::Method;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn customers_see_only_their_orders_and_admins_see_all() {
+    let app = spawn_app().await;
+    app.checkout("ada", "o1").await;
+    app.checkout("bob", "o2").await;
+    let bob = app.tokens.customer("bob");
+
+    let not_yours = app.send(Method::GET, "/api/v1/orders/o1", &bob).await;
+    assert_eq!(not_yours.status, 404);
+    for action in ["cancel", "accept", "return"] {
+        let response = app
+            .send(Method::POST, &format!("/api/v1/orders/o1/{action}"), &bob)
+            .await;
+        assert_eq!(response.status, 404, "{action}");
+    }
+    assert_eq!(
+        app.status("ada", "o1").await,
+        "pending",
+        "bob changed nothing"
+    );
+
+    let bobs = app.send(Method::GET, "/api/v1/orders", &bob).await;
+    assert_eq!(bobs.body["total"], 1);
+    assert_eq!(bobs.body["items"][0]["id"], "o2");
+
+    let admin = app.tokens.admin("root");
+    let all = app.send(Method::GET, "/api/v1/orders", &admin).await;
+    assert_eq!(all.body["total"], 2);
+    assert_eq!(all.body["items"][0]["id"], "o2", "newest first");
+    let one = app.send(Method::GET, "/api/v1/orders/o1", &admin).await;
+    assert_eq!(one.status, 200);
+    let pending = app
+        .send(Method::GET, "/api/v1/orders?status=pending", &admin)
+        .await;
+    assert_eq!(pending.body["total"], 2);
+    let none = app
+        .send(Method::GET, "/api/v1/orders?status=completed", &admin)
+        .await;
+    assert_eq!(none.body["total"], 0);
+    let bad = app
+        .send(Method::GET, "/api/v1/orders?status=lost", &admin)
+        .await;
+    assert_eq!(bad.status, 400);
+}
+
+#[tokio::test]
+async fn without_a_token_orders_are_refused() {
+    let app = spawn_app().await;
+    let response = test_support::call(Method::GET, "/api/v1/orders")
+        .send(&app.router)
+        .await;
+    assert_eq!(response.status, 401);
+}
