@@ -2,11 +2,18 @@
 
 use async_trait::async_trait;
 use event_bus::{BoxError, EventHandler, Outbox, apply_once};
-use event_contracts::{Envelope, Event, UserRegistered};
+use event_contracts::{
+    Envelope, Event, ProductCreated, ProductRemoved, ProductUpdated, UserRegistered,
+};
 
-use crate::store::{PROFILES, Profile};
+use crate::store::{OWNED_PRODUCTS, OwnedProduct, PROFILES, Profile};
 
-pub const TOPICS: &[&str] = &[UserRegistered::TYPE];
+pub const TOPICS: &[&str] = &[
+    UserRegistered::TYPE,
+    ProductCreated::TYPE,
+    ProductUpdated::TYPE,
+    ProductRemoved::TYPE,
+];
 
 pub struct UserEvents(pub Outbox);
 
@@ -15,12 +22,74 @@ impl EventHandler for UserEvents {
     async fn handle(&self, event: &Envelope) -> Result<(), BoxError> {
         match event.event_type.as_str() {
             UserRegistered::TYPE => self.user_registered(event, event.decode()?).await,
+            ProductCreated::TYPE => {
+                let p: ProductCreated = event.decode()?;
+                let owned = OwnedProduct {
+                    owner_id: p.owner_id,
+                    name: p.name,
+                    price: p.price,
+                    stock: p.stock,
+                    removed: false,
+                    last_event_id: event.id.clone(),
+                };
+                self.product_changed(event, &p.product_id, owned).await
+            }
+            ProductUpdated::TYPE => {
+                let p: ProductUpdated = event.decode()?;
+                let owned = OwnedProduct {
+                    owner_id: p.owner_id,
+                    name: p.name,
+                    price: p.price,
+                    stock: p.stock,
+                    removed: false,
+                    last_event_id: event.id.clone(),
+                };
+                self.product_changed(event, &p.product_id, owned).await
+            }
+            ProductRemoved::TYPE => {
+                let p: ProductRemoved = event.decode()?;
+                let tombstone = OwnedProduct {
+                    owner_id: p.owner_id,
+                    name: String::new(),
+                    price: event_contracts::Money {
+                        amount_minor: 0,
+                        currency: "XXX".into(),
+                    },
+                    stock: 0,
+                    removed: true,
+                    last_event_id: event.id.clone(),
+                };
+                self.product_changed(event, &p.product_id, tombstone).await
+            }
             _ => Ok(()),
         }
     }
 }
 
 impl UserEvents {
+    /// Keeps the owner's product list in step with the catalog. The events carry full
+    /// snapshots; the newest (by event id) wins whatever order they arrive in.
+    async fn product_changed(
+        &self,
+        event: &Envelope,
+        product_id: &str,
+        snapshot: OwnedProduct,
+    ) -> Result<(), BoxError> {
+        event_bus::retry_on_conflict(|| async {
+            let current = OWNED_PRODUCTS.get(self.0.store(), product_id).await?;
+            let write = match &current {
+                None => Some(OWNED_PRODUCTS.insert(product_id, &snapshot)),
+                Some(c) if c.value.last_event_id < snapshot.last_event_id => {
+                    Some(OWNED_PRODUCTS.update(c, &snapshot))
+                }
+                Some(_) => None,
+            };
+            apply_once(&self.0, event, write.into_iter().collect(), vec![]).await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Every registered account gets a profile, once.
     async fn user_registered(
         &self,

@@ -15,10 +15,34 @@ pub struct Profile {
     pub updated_at: time::OffsetDateTime,
 }
 
-pub const PROFILES: Collection<Profile> = Collection::new("profiles");
+/// What the user service knows of a product someone owns, from product events; the
+/// id is the product id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OwnedProduct {
+    pub owner_id: String,
+    pub name: String,
+    pub price: event_contracts::Money,
+    pub stock: u32,
+    /// Kept as a tombstone, so an older event arriving late cannot bring it back.
+    pub removed: bool,
+    /// Id of the event this snapshot came from. Created, updated and removed travel on
+    /// different topics and may arrive out of order; event ids are UUID v7 from the one
+    /// producer, so the greater id is the later snapshot.
+    pub last_event_id: String,
+}
 
-pub const COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
-    name: "profiles",
-    unique: &[],
-    indexed: &["email"],
-}];
+pub const PROFILES: Collection<Profile> = Collection::new("profiles");
+pub const OWNED_PRODUCTS: Collection<OwnedProduct> = Collection::new("owned_products");
+
+pub const COLLECTIONS: &[CollectionSpec] = &[
+    CollectionSpec {
+        name: "profiles",
+        unique: &[],
+        indexed: &["email"],
+    },
+    CollectionSpec {
+        name: "owned_products",
+        unique: &[],
+        indexed: &["owner_id"],
+    },
+];

@@ -1,13 +1,66 @@
 use axum::{Json, extract::State};
+use doc_store::{Query, SortOrder};
 use serde::{Deserialize, Serialize};
 use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, openapi::RoleSchema};
+use service_kit::{
+    ApiQuery,
+    openapi::MoneyView,
+    paging::{PageParams, PageRequest, Paged},
+};
 use utoipa::ToSchema;
 
 use super::UserState;
 use crate::{
     domain::profile_text,
-    store::{PROFILES, Profile},
+    store::{OWNED_PRODUCTS, PROFILES, Profile},
 };
+
+/// A product the caller sells, as the catalog last announced it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnedProductView {
+    pub id: String,
+    pub name: String,
+    pub price: MoneyView,
+    pub stock: u32,
+}
+
+/// The products the caller owns (their personal products), by name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/me/products",
+    tag = "users",
+    security(("bearerAuth" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, description = "A page of the caller's products", body = Paged<OwnedProductView>),
+        (status = 400, description = "Bad query string", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 422, description = "Paging out of range", body = ErrorBody),
+    )
+)]
+pub async fn my_products(
+    State(state): State<UserState>,
+    user: AuthUser,
+    ApiQuery(params): ApiQuery<PageParams>,
+) -> Result<Json<Paged<OwnedProductView>>, ApiError> {
+    let request = PageRequest::try_from(params)?;
+    let query = Query::eq("owner_id", user.id.as_str())
+        .and_eq("removed", false)
+        .sort_by("name", SortOrder::Asc)
+        .page(request.skip(), request.per_page);
+    let page = OWNED_PRODUCTS.find(state.outbox.store(), &query).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|p| OwnedProductView {
+            id: p.id,
+            name: p.value.name,
+            price: p.value.price.into(),
+            stock: p.value.stock,
+        })
+        .collect();
+    Ok(Json(Paged::new(items, request, page.total)))
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileView {

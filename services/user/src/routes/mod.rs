@@ -37,6 +37,7 @@ struct ApiDoc;
 pub fn router(state: UserState) -> (Router, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(me::get_me, me::update_me))
+        .routes(routes!(me::my_products))
         .routes(routes!(admin::list_users))
         .routes(routes!(admin::get_user, admin::delete_user))
         .with_state(state)

@@ -80,7 +80,9 @@ impl TestApp {
     }
 
     pub async fn get(&self, uri: &str, token: &str) -> TestResponse {
-        let template = if uri.starts_with("/api/v1/users/me") {
+        let template = if uri.starts_with("/api/v1/users/me/products") {
+            "/api/v1/users/me/products"
+        } else if uri.starts_with("/api/v1/users/me") {
             "/api/v1/users/me"
         } else if uri.starts_with("/api/v1/users/") {
             "/api/v1/users/{id}"

@@ -124,3 +124,66 @@ async fn an_invalid_display_name_is_refused_naming_the_field() {
     assert_eq!(response.status, 422);
     assert_eq!(response.body["details"]["field"], "display_name");
 }
+
+#[tokio::test]
+async fn a_user_lists_the_products_they_own_as_the_catalog_announces_them() {
+    use event_contracts::{Envelope, Money, ProductCreated, ProductRemoved, ProductUpdated};
+    let app = spawn_app().await;
+    app.registered("u1", Role::Customer).await;
+    let price = Money {
+        amount_minor: 500,
+        currency: "EUR".into(),
+    };
+    let created = |id: &str, owner: &str, name: &str| {
+        Envelope::new(
+            &ProductCreated {
+                product_id: id.into(),
+                owner_id: owner.into(),
+                name: name.into(),
+                description: String::new(),
+                price: price.clone(),
+                stock: 1,
+            },
+            "test",
+        )
+    };
+    // Built in the order the product service would emit them: ids are time-ordered.
+    let bike = created("p1", "u1", "Bike");
+    let lamp = created("p2", "u1", "Lamp");
+    let kettle = created("p3", "someone-else", "Kettle");
+    let renamed = Envelope::new(
+        &ProductUpdated {
+            product_id: "p1".into(),
+            owner_id: "u1".into(),
+            name: "Bike (serviced)".into(),
+            description: String::new(),
+            price: price.clone(),
+            stock: 2,
+        },
+        "test",
+    );
+    let removed = Envelope::new(
+        &ProductRemoved {
+            product_id: "p2".into(),
+            owner_id: "u1".into(),
+        },
+        "test",
+    );
+    // Delivered newest first, and the rename twice: the list must still settle on the
+    // latest snapshot of each product.
+    app.ctx
+        .bus
+        .publish(&[removed, renamed.clone(), renamed])
+        .await
+        .unwrap();
+    app.ctx.bus.publish(&[bike, lamp, kettle]).await.unwrap();
+    let token = app.tokens.customer("u1");
+    crate::helpers::eventually("the owner's list to settle", || async {
+        let mine = app.get("/api/v1/users/me/products", &token).await;
+        mine.body["total"] == 1 && mine.body["items"][0]["name"] == "Bike (serviced)"
+    })
+    .await;
+    let mine = app.get("/api/v1/users/me/products", &token).await;
+    assert_eq!(mine.body["items"][0]["id"], "p1");
+    assert_eq!(mine.body["items"][0]["stock"], 2);
+}
