@@ -16,7 +16,7 @@ use std::{
 use async_trait::async_trait;
 use event_contracts::Envelope;
 use redb::{
-    Database, ReadableDatabase, ReadableTable, TableDefinition, TableError,
+    Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle,
     backends::InMemoryBackend,
 };
 use tokio::{sync::Notify, task::JoinHandle};
@@ -90,6 +90,40 @@ impl InProcessBus {
         tokio::task::spawn_blocking(move || work(&inner))
             .await
             .map_err(|e| BusError::Unavailable(format!("bus task failed: {e}")))?
+    }
+
+    /// Every topic that has a log, for inspection (tests, tools).
+    pub async fn topics(&self) -> Result<Vec<String>, BusError> {
+        self.blocking(|inner| {
+            let txn = inner.db.begin_read().map_err(unavailable)?;
+            let tables = txn.list_tables().map_err(unavailable)?;
+            Ok(tables
+                .filter_map(|t| t.name().strip_prefix("log/").map(str::to_owned))
+                .collect())
+        })
+        .await
+    }
+
+    /// Every event ever appended to a topic, oldest first, for inspection.
+    pub async fn topic_log(&self, topic: &str) -> Result<Vec<Envelope>, BusError> {
+        let topic = topic.to_owned();
+        self.blocking(move |inner| {
+            let txn = inner.db.begin_read().map_err(unavailable)?;
+            let name = log_table(&topic);
+            let log = match txn.open_table(TableDefinition::<u64, &[u8]>::new(&name)) {
+                Ok(log) => log,
+                Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+                Err(e) => return Err(unavailable(e)),
+            };
+            log.iter()
+                .map_err(unavailable)?
+                .map(|entry| {
+                    let (_, bytes) = entry.map_err(unavailable)?;
+                    serde_json::from_slice(bytes.value()).map_err(unavailable)
+                })
+                .collect()
+        })
+        .await
     }
 
     fn wake(&self, topics: impl IntoIterator<Item = String>) {

@@ -161,11 +161,15 @@ pub fn open_store(
 
 /// The process's event bus: the in-process log under `data_dir`, or in memory.
 pub fn open_bus(settings: &Settings) -> anyhow::Result<Arc<dyn EventBus>> {
+    Ok(Arc::new(open_in_process_bus(settings)?))
+}
+
+pub fn open_in_process_bus(settings: &Settings) -> anyhow::Result<event_bus::InProcessBus> {
     Ok(match settings.storage {
-        crate::config::StorageKind::Memory => Arc::new(event_bus::InProcessBus::in_memory()),
+        crate::config::StorageKind::Memory => event_bus::InProcessBus::in_memory(),
         crate::config::StorageKind::Disk => {
             let path = settings.data_dir.join("bus.redb");
-            Arc::new(event_bus::InProcessBus::open(&path).map_err(|e| in_use(&path, e))?)
+            event_bus::InProcessBus::open(&path).map_err(|e| in_use(&path, e))?
         }
     })
 }

@@ -35,7 +35,9 @@ pub async fn list_users(
 ) -> Result<Json<Paged<ProfileView>>, ApiError> {
     let request = PageRequest::try_from(params)?;
     let query = Query::all()
-        .sort_by("created_at", SortOrder::Asc)
+        // User ids are UUID v7 from registration: id order is sign-up order (sorting the
+        // RFC 3339 text would misorder times whose fractions drop trailing zeros).
+        .sort_by("_id", SortOrder::Asc)
         .page(request.skip(), request.per_page);
     let page = PROFILES.find(state.outbox.store(), &query).await?;
     let items = page

@@ -1,0 +1,6 @@
+//! The cart service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(cart_service::NAME, cart_service::start).await
+}

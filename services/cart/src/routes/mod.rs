@@ -1,0 +1,101 @@
+use std::{future::Future, sync::Arc};
+
+use axum::Router;
+use doc_store::{DocumentStore, StoreError};
+use event_bus::{BoxError, Outbox, retry_on_conflict};
+use serde_json::json;
+use service_kit::{ApiError, ErrorBody, TokenVerifier, openapi::BearerAuth};
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::domain::{CartError, PricingError};
+
+mod cart;
+mod checkout;
+
+/// What the cart routes share: the outbox (and through it the store) and the verifier.
+#[derive(Clone)]
+pub struct CartState {
+    pub outbox: Outbox,
+    pub verifier: Arc<TokenVerifier>,
+}
+
+impl CartState {
+    fn store(&self) -> &dyn DocumentStore {
+        self.outbox.store()
+    }
+}
+
+impl axum::extract::FromRef<CartState> for Arc<TokenVerifier> {
+    fn from_ref(state: &CartState) -> Self {
+        state.verifier.clone()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cart-service",
+        version = "1",
+        description = "Each customer's own cart, priced from the current catalog, and checkout. \
+                       Every route acts on the caller's cart; there is no cart id."
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags((name = "cart", description = "The caller's cart and checkout"))
+)]
+struct ApiDoc;
+
+pub fn router(state: CartState) -> (Router, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(cart::get_cart))
+        .routes(routes!(cart::add_item))
+        .routes(routes!(cart::update_item, cart::remove_item))
+        .routes(routes!(checkout::checkout))
+        .with_state(state)
+        .split_for_parts()
+}
+
+impl From<CartError> for ApiError {
+    fn from(e: CartError) -> Self {
+        match &e {
+            CartError::QuantityOutOfRange(_) | CartError::TooManyOfOne { .. } => {
+                ApiError::invalid("quantity", e.to_string())
+            }
+            CartError::Full => ApiError::invalid("product_id", e.to_string()),
+            CartError::NotInCart(_) => ApiError::not_found(e.to_string()),
+        }
+    }
+}
+
+/// Both name the line at fault, so the customer knows which one to change or remove.
+impl From<PricingError> for ApiError {
+    fn from(e: PricingError) -> Self {
+        let (field, product_id) = match &e {
+            PricingError::MixedCurrency { product_id, .. } => ("product_id", product_id),
+            PricingError::Overflow { product_id } => ("quantity", product_id),
+        };
+        ApiError::invalid(field, e.to_string())
+            .with_details(json!({ "field": field, "product_id": product_id }))
+    }
+}
+
+/// Runs a read-decide-write step on the caller's cart again when another request of
+/// the same user changed the cart in between (two tabs adding at once both count). The
+/// step reports store errors as `StoreError` so lost races are recognised, and refusals
+/// as `ApiError`.
+async fn retrying<T, F, Fut>(step: F) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, BoxError>>,
+{
+    retry_on_conflict(step)
+        .await
+        .map_err(|e| match e.downcast::<ApiError>() {
+            Ok(e) => *e,
+            Err(e) => match e.downcast::<StoreError>() {
+                Ok(e) => ApiError::from(*e),
+                Err(e) => ApiError::internal(e),
+            },
+        })
+}

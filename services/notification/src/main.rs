@@ -1,0 +1,7 @@
+//! The notification service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(notification_service::NAME, notification_service::start)
+        .await
+}

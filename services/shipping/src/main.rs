@@ -1,0 +1,6 @@
+//! The shipping service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(shipping_service::NAME, shipping_service::start).await
+}

@@ -1,0 +1,247 @@
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use doc_store::{Query, SortOrder};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use service_kit::{
+    AdminUser, ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
+    paging::{PageParams, PageRequest, Paged},
+};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ShippingState;
+use crate::{
+    domain::{Outcome, ShipmentStatus, Step},
+    events::{Cause, announce},
+    store::{SHIPMENTS, Shipment, StatusChange},
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipmentView {
+    pub id: String,
+    pub order_id: String,
+    /// The customer the order belongs to.
+    pub user_id: String,
+    pub status: ShipmentStatus,
+    /// Every status the shipment entered, oldest first.
+    pub history: Vec<StatusChangeView>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339 time of the last status change.
+    pub updated_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusChangeView {
+    pub status: ShipmentStatus,
+    /// RFC 3339.
+    pub at: String,
+}
+
+fn rfc3339(at: OffsetDateTime) -> String {
+    at.format(&Rfc3339).unwrap_or_default()
+}
+
+impl ShipmentView {
+    fn new(id: String, s: Shipment) -> Self {
+        Self {
+            id,
+            order_id: s.order_id,
+            user_id: s.user_id,
+            status: s.status,
+            history: s
+                .history
+                .into_iter()
+                .map(|StatusChange { status, at }| StatusChangeView {
+                    status,
+                    at: rfc3339(at),
+                })
+                .collect(),
+            created_at: rfc3339(s.created_at),
+            updated_at: rfc3339(s.updated_at),
+        }
+    }
+}
+
+/// Filters of the shipment list, besides paging.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ShipmentFilter {
+    /// Only the shipment of this order.
+    pub order_id: Option<String>,
+}
+
+fn no_such_shipment() -> ApiError {
+    ApiError::not_found("no such shipment")
+}
+
+/// The caller's shipments, or every shipment for an admin; newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shipments",
+    tag = "shipments",
+    security(("bearerAuth" = [])),
+    params(PageParams, ShipmentFilter),
+    responses(
+        (status = 200, description = "A page of shipments", body = Paged<ShipmentView>),
+        (status = 400, description = "Bad query string", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 422, description = "Paging out of range", body = ErrorBody),
+        (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+    )
+)]
+pub async fn list_shipments(
+    State(state): State<ShippingState>,
+    user: AuthUser,
+    ApiQuery(paging): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<ShipmentFilter>,
+) -> Result<Json<Paged<ShipmentView>>, ApiError> {
+    let request = PageRequest::try_from(paging)?;
+    let mut query = if user.is_admin() {
+        Query::all()
+    } else {
+        Query::eq("user_id", user.id.as_str())
+    };
+    if let Some(order_id) = filter.order_id {
+        query = query.and_eq("order_id", order_id);
+    }
+    let query = query
+        .sort_by("created_at", SortOrder::Desc)
+        .page(request.skip(), request.per_page);
+    let page = SHIPMENTS.find(state.outbox.store(), &query).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|s| ShipmentView::new(s.id, s.value))
+        .collect();
+    Ok(Json(Paged::new(items, request, page.total)))
+}
+
+/// One shipment, for its customer or an admin.
+#[utoipa::path(
+    get,
+    path = "/api/v1/shipments/{id}",
+    tag = "shipments",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Shipment id")),
+    responses(
+        (status = 200, description = "Shipment with its status history", body = ShipmentView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such shipment, or not the caller's", body = ErrorBody),
+        (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+    )
+)]
+pub async fn get_shipment(
+    State(state): State<ShippingState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<ShipmentView>, ApiError> {
+    let shipment = SHIPMENTS
+        .get(state.outbox.store(), &id)
+        .await?
+        // Someone else's shipment is answered like a missing one, so ids are not confirmed.
+        .filter(|s| user.may_access(&s.value.user_id))
+        .ok_or_else(no_such_shipment)?;
+    Ok(Json(ShipmentView::new(shipment.id, shipment.value)))
+}
+
+/// Marks an awaiting shipment delivered and announces `shipment.delivered`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/shipments/{id}/deliver",
+    tag = "shipments",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Shipment id")),
+    responses(
+        (status = 200, description = "Delivered shipment", body = ShipmentView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such shipment", body = ErrorBody),
+        (status = 409, description = "Not awaiting delivery (`details.status` says what it is), or changed concurrently", body = ErrorBody),
+        (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+    )
+)]
+pub async fn deliver_shipment(
+    State(state): State<ShippingState>,
+    _admin: AdminUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> Result<Json<ShipmentView>, ApiError> {
+    advance(
+        &state,
+        &id,
+        Step::Deliver,
+        "only an awaiting shipment can be delivered",
+        &correlation,
+    )
+    .await
+}
+
+/// Records that the goods of an open return came back, and announces
+/// `shipment.returned` (which makes the payment service refund).
+#[utoipa::path(
+    post,
+    path = "/api/v1/shipments/{id}/return",
+    tag = "shipments",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Shipment id")),
+    responses(
+        (status = 200, description = "Returned shipment", body = ShipmentView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such shipment", body = ErrorBody),
+        (status = 409, description = "No return is open (`details.status` says what it is), or changed concurrently", body = ErrorBody),
+        (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+    )
+)]
+pub async fn return_shipment(
+    State(state): State<ShippingState>,
+    _admin: AdminUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> Result<Json<ShipmentView>, ApiError> {
+    advance(
+        &state,
+        &id,
+        Step::ReceiveReturn,
+        "only a shipment with an open return can be marked returned",
+        &correlation,
+    )
+    .await
+}
+
+/// An admin's step: applied only if the domain allows it from the status read, and
+/// written guarded by that read's version, so of two concurrent requests one wins and
+/// the other gets 409 without announcing anything.
+async fn advance(
+    state: &ShippingState,
+    id: &str,
+    step: Step,
+    precondition: &str,
+    correlation: &str,
+) -> Result<Json<ShipmentView>, ApiError> {
+    let current = SHIPMENTS
+        .get(state.outbox.store(), id)
+        .await?
+        .ok_or_else(no_such_shipment)?;
+    let status = current.value.status;
+    let Outcome::Enters(next) = status.on(step) else {
+        return Err(
+            ApiError::conflict(format!("{precondition}; this one is {status}"))
+                .with_details(json!({ "status": status })),
+        );
+    };
+    let updated = current.value.entering(next, OffsetDateTime::now_utc());
+    let events = announce(&current.id, &updated, Cause::Request(correlation))
+        .into_iter()
+        .collect();
+    state
+        .outbox
+        .commit(vec![SHIPMENTS.update(&current, &updated)], events)
+        .await?;
+    tracing::info!(shipment_id = %current.id, status = %next, "shipment moved by an admin");
+    Ok(Json(ShipmentView::new(current.id, updated)))
+}

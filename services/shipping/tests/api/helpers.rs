@@ -1,0 +1,268 @@
+use std::time::Duration;
+
+use axum::{Router, http::Method};
+use doc_store::Query;
+use event_contracts::{
+    CancelReason, Envelope, Event, Money, OrderCancelled, OrderCreated, OrderReturnRequested,
+    PaymentCompleted, PaymentRefunded,
+};
+use serde_json::Value;
+use service_kit::{ServiceContext, runtime::ServiceRuntime};
+pub use test_support::eventually;
+use test_support::{
+    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
+};
+
+pub const LIST: &str = "/api/v1/shipments";
+pub const ONE: &str = "/api/v1/shipments/{id}";
+pub const DELIVER: &str = "/api/v1/shipments/{id}/deliver";
+pub const RETURN: &str = "/api/v1/shipments/{id}/return";
+
+pub struct TestApp {
+    pub router: Router,
+    pub contract: OpenApiContract,
+    pub ctx: ServiceContext,
+    pub tokens: TestTokens,
+    /// Every `shipment.*` event the service published, in order, each checked against
+    /// its contract schema.
+    pub published: Recorded,
+    _runtime: ServiceRuntime,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let tokens = TestTokens::new();
+    let ctx = memory_context(&tokens);
+    let (runtime, api, openapi) = shipping_service::assemble(ctx.clone()).await.unwrap();
+    let router = service_kit::http::service_router(
+        api,
+        openapi.clone(),
+        prometheus::Registry::new(),
+        vec![],
+    );
+    let published = record_events(
+        &ctx,
+        &[
+            "shipment.awaiting",
+            "shipment.delivered",
+            "shipment.returned",
+        ],
+    )
+    .await;
+    TestApp {
+        router,
+        contract: OpenApiContract::new(openapi),
+        ctx,
+        tokens,
+        published,
+        _runtime: runtime,
+    }
+}
+
+fn total() -> Money {
+    Money {
+        amount_minor: 1999,
+        currency: "EUR".into(),
+    }
+}
+
+pub fn order_created(order_id: &str, user_id: &str) -> Envelope {
+    Envelope::new(
+        &OrderCreated {
+            order_id: order_id.into(),
+            checkout_id: format!("checkout-{order_id}"),
+            user_id: user_id.into(),
+            items: vec![],
+            total: total(),
+        },
+        format!("flow-{order_id}"),
+    )
+}
+
+pub fn payment_completed(order_id: &str, user_id: &str) -> Envelope {
+    Envelope::new(
+        &PaymentCompleted {
+            payment_id: format!("payment-{order_id}"),
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            amount: total(),
+        },
+        format!("flow-{order_id}"),
+    )
+}
+
+pub fn payment_refunded(order_id: &str, user_id: &str) -> Envelope {
+    Envelope::new(
+        &PaymentRefunded {
+            payment_id: format!("payment-{order_id}"),
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            amount: total(),
+        },
+        format!("flow-{order_id}"),
+    )
+}
+
+pub fn order_cancelled(order_id: &str, user_id: &str) -> Envelope {
+    Envelope::new(
+        &OrderCancelled {
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            reason: CancelReason::CustomerRequest,
+            items: vec![],
+        },
+        format!("flow-{order_id}"),
+    )
+}
+
+pub fn return_requested(order_id: &str, user_id: &str) -> Envelope {
+    Envelope::new(
+        &OrderReturnRequested {
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+        },
+        format!("flow-{order_id}"),
+    )
+}
+
+impl TestApp {
+    /// Publishes the events on the bus as their producers' relays would.
+    pub async fn publish(&self, events: &[Envelope]) {
+        self.ctx.bus.publish(events).await.unwrap();
+    }
+
+    /// Publishes the event and waits until the service has stored its effect (the
+    /// idempotency marker is written in the same batch as the effect).
+    pub async fn deliver_event(&self, event: &Envelope) {
+        self.publish(std::slice::from_ref(event)).await;
+        self.handled(event).await;
+    }
+
+    pub async fn handled(&self, event: &Envelope) {
+        eventually(&format!("{} to be handled", event.event_type), || async {
+            self.ctx
+                .store
+                .get(event_bus::PROCESSED_EVENTS, &event.id)
+                .await
+                .unwrap()
+                .is_some()
+        })
+        .await;
+    }
+
+    /// Waits until every event the service committed has left its outbox, then a little
+    /// longer for the test observer to see them: after this, a missing or extra event
+    /// is really missing or extra.
+    pub async fn settled(&self) {
+        eventually("the outbox to drain", || async {
+            self.ctx
+                .store
+                .find(event_bus::OUTBOX, &Query::all())
+                .await
+                .unwrap()
+                .total
+                == 0
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+
+    /// The recorded events of one type.
+    pub fn published_of<E: Event>(&self) -> Vec<Envelope> {
+        self.published
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e.event_type == E::TYPE)
+            .cloned()
+            .collect()
+    }
+
+    /// Sends and checks the answer against the OpenAPI document.
+    pub async fn send(
+        &self,
+        method: Method,
+        uri: &str,
+        template: &str,
+        token: &str,
+    ) -> TestResponse {
+        let response = call(method.clone(), uri)
+            .bearer(token)
+            .send(&self.router)
+            .await;
+        self.contract.assert_documented(method, template, &response);
+        response
+    }
+
+    pub async fn list(&self, query: &str, token: &str) -> TestResponse {
+        self.send(Method::GET, &format!("{LIST}{query}"), LIST, token)
+            .await
+    }
+
+    pub async fn get(&self, id: &str, token: &str) -> TestResponse {
+        self.send(Method::GET, &format!("{LIST}/{id}"), ONE, token)
+            .await
+    }
+
+    pub async fn deliver(&self, id: &str, token: &str) -> TestResponse {
+        self.send(
+            Method::POST,
+            &format!("{LIST}/{id}/deliver"),
+            DELIVER,
+            token,
+        )
+        .await
+    }
+
+    pub async fn mark_returned(&self, id: &str, token: &str) -> TestResponse {
+        self.send(Method::POST, &format!("{LIST}/{id}/return"), RETURN, token)
+            .await
+    }
+
+    fn admin(&self) -> String {
+        self.tokens.admin("root")
+    }
+
+    /// Every shipment of the order, as an admin sees them.
+    pub async fn shipments_of(&self, order_id: &str) -> Vec<Value> {
+        let response = self
+            .list(&format!("?order_id={order_id}"), &self.admin())
+            .await;
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.body["items"].as_array().unwrap().clone()
+    }
+
+    /// The order's one shipment, asserting there is exactly one.
+    pub async fn shipment_of(&self, order_id: &str) -> Value {
+        let mut shipments = self.shipments_of(order_id).await;
+        assert_eq!(shipments.len(), 1, "shipments of {order_id}: {shipments:?}");
+        shipments.pop().unwrap()
+    }
+
+    /// An order of `user_id` that was created and paid; returns its shipment id.
+    pub async fn awaiting_shipment(&self, order_id: &str, user_id: &str) -> String {
+        self.deliver_event(&order_created(order_id, user_id)).await;
+        self.deliver_event(&payment_completed(order_id, user_id))
+            .await;
+        let shipment = self.shipment_of(order_id).await;
+        assert_eq!(shipment["status"], "awaiting");
+        shipment["id"].as_str().unwrap().to_owned()
+    }
+
+    /// An order of `user_id` delivered by an admin; returns its shipment id.
+    pub async fn delivered_shipment(&self, order_id: &str, user_id: &str) -> String {
+        let id = self.awaiting_shipment(order_id, user_id).await;
+        let delivered = self.deliver(&id, &self.admin()).await;
+        assert_eq!(delivered.status, 200, "{}", delivered.body);
+        id
+    }
+}
+
+/// The statuses of a shipment's history, oldest first.
+pub fn history(shipment: &Value) -> Vec<String> {
+    shipment["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|change| change["status"].as_str().unwrap().to_owned())
+        .collect()
+}
