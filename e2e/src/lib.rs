@@ -239,3 +239,164 @@ impl Client {
         }
     }
 }
+
+/// How long a scenario waits for state that arrives by event.
+const SETTLE: Duration = Duration::from_secs(15);
+
+impl Target {
+    /// The bus of an in-process target, for scenarios that inspect or replay events.
+    pub fn bus(&self) -> Option<&event_bus::InProcessBus> {
+        self.system.as_ref().map(|s| s.bus())
+    }
+}
+
+impl Client {
+    /// Polls `GET path` until `done` holds for the answer.
+    pub async fn until(
+        &self,
+        path: &str,
+        what: &str,
+        done: impl Fn(&Reply) -> bool,
+    ) -> anyhow::Result<Reply> {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let reply = self.get(path).await?;
+            if done(&reply) {
+                return Ok(reply);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "waited for {what} on GET {path}; last answer: {reply:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Puts a product on sale (as whoever this client is) and returns its id.
+    pub async fn create_product(
+        &self,
+        name: &str,
+        price_minor: i64,
+        stock: u32,
+    ) -> anyhow::Result<String> {
+        let reply = self
+            .post(
+                "/products",
+                json!({
+                    "name": name,
+                    "description": "e2e product",
+                    "price": {"amount_minor": price_minor, "currency": "EUR"},
+                    "stock": stock,
+                }),
+            )
+            .await?;
+        anyhow::ensure!(
+            reply.status == StatusCode::CREATED,
+            "create product: {reply:?}"
+        );
+        Ok(reply.body["id"].as_str().unwrap_or_default().to_owned())
+    }
+
+    pub async fn stock_of(&self, product_id: &str) -> anyhow::Result<u64> {
+        let reply = self.get(&format!("/products/{product_id}")).await?;
+        reply.body["stock"]
+            .as_u64()
+            .ok_or_else(|| anyhow::anyhow!("no stock in {reply:?}"))
+    }
+
+    /// Adds to the cart, waiting while the cart has not yet heard of a new product.
+    pub async fn add_to_cart(&self, product_id: &str, quantity: u32) -> anyhow::Result<Reply> {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let reply = self
+                .post(
+                    "/cart/items",
+                    json!({"product_id": product_id, "quantity": quantity}),
+                )
+                .await?;
+            if reply.status.is_success() {
+                return Ok(reply);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline
+                    && matches!(reply.status.as_u16(), 404 | 422),
+                "add {product_id} to cart: {reply:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Checks the cart out and returns the order id from the 202.
+    pub async fn checkout(&self) -> anyhow::Result<String> {
+        let reply = self.post("/cart/checkout", json!({})).await?;
+        anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "checkout: {reply:?}");
+        let order_id = reply.body["order_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let location = reply.headers.get("location").and_then(|v| v.to_str().ok());
+        anyhow::ensure!(
+            location == Some(format!("/api/v1/orders/{order_id}").as_str()),
+            "checkout Location header: {location:?}"
+        );
+        Ok(order_id)
+    }
+
+    pub async fn order_status(&self, order_id: &str, status: &str) -> anyhow::Result<Reply> {
+        self.until(
+            &format!("/orders/{order_id}"),
+            &format!("status {status}"),
+            |r| r.body["status"] == status,
+        )
+        .await
+    }
+
+    /// The payment of an order, once the payment service has created it.
+    pub async fn payment_of(&self, order_id: &str) -> anyhow::Result<Value> {
+        let reply = self
+            .until(
+                &format!("/payments?order_id={order_id}"),
+                "the payment",
+                |r| r.body["items"].as_array().is_some_and(|i| !i.is_empty()),
+            )
+            .await?;
+        Ok(reply.body["items"][0].clone())
+    }
+
+    pub async fn shipment_of(&self, order_id: &str) -> anyhow::Result<Value> {
+        let reply = self
+            .until(
+                &format!("/shipments?order_id={order_id}"),
+                "the shipment",
+                |r| r.body["items"].as_array().is_some_and(|i| !i.is_empty()),
+            )
+            .await?;
+        Ok(reply.body["items"][0].clone())
+    }
+
+    /// Pays an order's payment with a card, waiting while the stock is not yet held
+    /// (the payment answers 409 until then).
+    pub async fn pay(&self, order_id: &str, card: &str) -> anyhow::Result<Reply> {
+        let payment = self.payment_of(order_id).await?;
+        let id = payment["id"].as_str().unwrap_or_default().to_owned();
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let reply = self
+                .post(&format!("/payments/{id}/pay"), json!({"card_number": card}))
+                .await?;
+            if reply.status != StatusCode::CONFLICT {
+                return Ok(reply);
+            }
+            let current = self.get(&format!("/payments/{id}")).await?;
+            if current.body["status"] != "pending" {
+                // Settled already: the 409 is the answer, not a wait.
+                return Ok(reply);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "pay {id}: still not payable after {SETTLE:?}: {reply:?}; payment now {current:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}

@@ -165,7 +165,9 @@ impl Default for Settings {
             rate_limit_register_per_minute: 30,
             cors_allowed_origins: vec!["*".into()],
             upstream_timeout_ms: 10_000,
-            bus_max_attempts: 5,
+            // About 11 s of retries before parking: long enough for an event that
+            // overtook its cause on another topic to find it, even under load.
+            bus_max_attempts: 8,
             bus_initial_backoff_ms: 100,
             log_format: LogFormat::Pretty,
             payment_provider: "simulated".into(),

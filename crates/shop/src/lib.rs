@@ -5,21 +5,32 @@
 
 use std::{net::SocketAddr, sync::Arc};
 
+use event_bus::InProcessBus;
 use service_kit::{
     Running, ServiceContext, ServiceName, Settings, TokenVerifier,
-    runtime::{open_bus, open_store},
+    runtime::{open_in_process_bus, open_store},
 };
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// The services this runner starts, behind the gateway, in start order (auth first:
 /// it creates the bootstrap admin and serves the keys the others verify tokens with).
-pub const SERVICES: &[ServiceName] = &[ServiceName::Auth, ServiceName::User];
+pub const SERVICES: &[ServiceName] = &[
+    ServiceName::Auth,
+    ServiceName::User,
+    ServiceName::Product,
+    ServiceName::Cart,
+    ServiceName::Order,
+    ServiceName::Payment,
+    ServiceName::Shipping,
+    ServiceName::Notification,
+];
 
 pub struct RunningSystem {
     pub settings: Arc<Settings>,
     pub gateway: SocketAddr,
     pub services: Vec<(ServiceName, SocketAddr)>,
+    bus: Arc<InProcessBus>,
     shutdown: CancellationToken,
     running: Vec<Running>,
 }
@@ -27,6 +38,11 @@ pub struct RunningSystem {
 impl RunningSystem {
     pub fn gateway_url(&self) -> String {
         format!("http://{}", self.gateway)
+    }
+
+    /// The event bus every service of this process shares, for inspection in tests.
+    pub fn bus(&self) -> &InProcessBus {
+        &self.bus
     }
 
     /// Stops accepting requests, lets in-flight work finish, and waits for every task.
@@ -66,7 +82,7 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
     }
     let settings = Arc::new(settings);
     let shutdown = CancellationToken::new();
-    let bus = open_bus(&settings)?;
+    let bus = Arc::new(open_in_process_bus(&settings)?);
     let verifier = Arc::new(TokenVerifier::remote(
         settings.jwks_url(),
         &settings.jwt_issuer,
@@ -83,7 +99,7 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
             Ok(ServiceContext {
                 settings: settings.clone(),
                 store: open_store(&settings, name)?,
-                bus: bus.clone(),
+                bus: bus.clone() as Arc<dyn event_bus::EventBus>,
                 verifier: verifier.clone(),
                 shutdown: shutdown.clone(),
             })
@@ -92,6 +108,14 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
             match name {
                 ServiceName::Auth => auth_service::start(context()?, listener).await,
                 ServiceName::User => user_service::start(context()?, listener).await,
+                ServiceName::Product => product_service::start(context()?, listener).await,
+                ServiceName::Cart => cart_service::start(context()?, listener).await,
+                ServiceName::Order => order_service::start(context()?, listener).await,
+                ServiceName::Payment => payment_service::start(context()?, listener).await,
+                ServiceName::Shipping => shipping_service::start(context()?, listener).await,
+                ServiceName::Notification => {
+                    notification_service::start(context()?, listener).await
+                }
                 ServiceName::Gateway => {
                     gateway = Some(addr);
                     gateway_service::start(
@@ -102,7 +126,6 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
                     )
                     .await
                 }
-                other => unreachable!("{other} is not in SERVICES"),
             }
         }
         .await;
@@ -125,6 +148,7 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
         settings,
         gateway: gateway.expect("the gateway is always started"),
         services,
+        bus,
         shutdown,
         running,
     })

@@ -11,6 +11,27 @@ use serde_json::{Map, Value, json};
 pub const SERVICE_DOCS: &[(&str, &str)] = &[
     ("auth", include_str!("../../../contracts/api/auth.v1.json")),
     ("user", include_str!("../../../contracts/api/user.v1.json")),
+    (
+        "product",
+        include_str!("../../../contracts/api/product.v1.json"),
+    ),
+    ("cart", include_str!("../../../contracts/api/cart.v1.json")),
+    (
+        "order",
+        include_str!("../../../contracts/api/order.v1.json"),
+    ),
+    (
+        "payment",
+        include_str!("../../../contracts/api/payment.v1.json"),
+    ),
+    (
+        "shipping",
+        include_str!("../../../contracts/api/shipping.v1.json"),
+    ),
+    (
+        "notification",
+        include_str!("../../../contracts/api/notification.v1.json"),
+    ),
 ];
 
 pub const TITLE: &str = "shop API (via gateway)";

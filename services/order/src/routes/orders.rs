@@ -27,7 +27,7 @@ pub struct OrderLine {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct StatusChange {
+pub struct OrderStatusChange {
     pub status: OrderStatus,
     /// RFC 3339.
     pub at: String,
@@ -46,7 +46,7 @@ pub struct OrderView {
     /// Whether the product service holds the stock for this order.
     pub stock_reserved: bool,
     /// Every status the order went through, oldest first.
-    pub history: Vec<StatusChange>,
+    pub history: Vec<OrderStatusChange>,
     /// RFC 3339.
     pub created_at: String,
 }
@@ -79,7 +79,7 @@ impl From<Versioned<Order>> for OrderView {
             history: order
                 .history
                 .into_iter()
-                .map(|h| StatusChange {
+                .map(|h| OrderStatusChange {
                     status: h.status,
                     at: rfc3339(h.at),
                     cause: h.cause,

@@ -27,7 +27,7 @@ pub struct ShipmentView {
     pub user_id: String,
     pub status: ShipmentStatus,
     /// Every status the shipment entered, oldest first.
-    pub history: Vec<StatusChangeView>,
+    pub history: Vec<ShipmentStatusChange>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339 time of the last status change.
@@ -35,7 +35,7 @@ pub struct ShipmentView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct StatusChangeView {
+pub struct ShipmentStatusChange {
     pub status: ShipmentStatus,
     /// RFC 3339.
     pub at: String,
@@ -55,7 +55,7 @@ impl ShipmentView {
             history: s
                 .history
                 .into_iter()
-                .map(|StatusChange { status, at }| StatusChangeView {
+                .map(|StatusChange { status, at }| ShipmentStatusChange {
                     status,
                     at: rfc3339(at),
                 })

@@ -1,0 +1,105 @@
+use std::collections::BTreeMap;
+
+use e2e::Target;
+use event_bus::EventBus;
+use serde_json::{Value, json};
+
+/// What a customer and the admin can see of the world after a purchase.
+async fn snapshot(target: &Target, customer: &e2e::Client, product: &str) -> Value {
+    let admin = target.admin().await.unwrap();
+    let strip = |mut v: Value| {
+        // Timestamps of reads are not state.
+        if let Some(items) = v["items"].as_array_mut() {
+            for item in items {
+                item.as_object_mut().map(|o| o.remove("updated_at"));
+            }
+        }
+        v
+    };
+    json!({
+        "orders": strip(admin.get("/orders?per_page=100").await.unwrap().body),
+        "payments": strip(admin.get("/payments?per_page=100").await.unwrap().body),
+        "shipments": strip(admin.get("/shipments?per_page=100").await.unwrap().body),
+        "stock": admin.stock_of(product).await.unwrap(),
+        "notifications": customer.get("/notifications?per_page=100").await.unwrap().body["total"],
+    })
+}
+
+#[tokio::test]
+async fn redelivering_every_event_of_a_purchase_changes_nothing() {
+    // Needs the in-process bus to replay history; a remote target has none to reach.
+    let target = Target::in_process(&[]).await.unwrap();
+    let admin = target.admin().await.unwrap();
+    let mug = admin
+        .create_product("E2E replayed mug", 700, 4)
+        .await
+        .unwrap();
+    let fay = target.new_customer().await.unwrap();
+    fay.client.add_to_cart(&mug, 2).await.unwrap();
+    let order_id = fay.client.checkout().await.unwrap();
+    fay.client.pay(&order_id, "4242424242424242").await.unwrap();
+    let shipment = fay.client.shipment_of(&order_id).await.unwrap();
+    fay.client
+        .order_status(&order_id, "awaiting_shipment")
+        .await
+        .unwrap();
+    admin
+        .post(
+            &format!("/shipments/{}/deliver", shipment["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await
+        .unwrap();
+    fay.client
+        .order_status(&order_id, "delivered")
+        .await
+        .unwrap();
+    fay.client
+        .post(&format!("/orders/{order_id}/accept"), json!({}))
+        .await
+        .unwrap();
+    fay.client
+        .until("/notifications", "notifications settled", |r| {
+            r.body["total"].as_u64() >= Some(4)
+        })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = snapshot(&target, &fay.client, &mug).await;
+
+    // Every event ever published, delivered once more to every service.
+    let bus = target.bus().unwrap();
+    let mut replayed = BTreeMap::new();
+    for topic in bus.topics().await.unwrap() {
+        let events = bus.topic_log(&topic).await.unwrap();
+        for event in &events {
+            event_contracts::validate(event)
+                .unwrap_or_else(|e| panic!("{topic} carried an off-contract event: {e}"));
+        }
+        replayed.insert(topic.clone(), events.len());
+        bus.publish(&events).await.unwrap();
+    }
+    for topic in [
+        "cart.checkout",
+        "order.created",
+        "stock.reserved",
+        "payment.completed",
+        "shipment.delivered",
+        "product.decrement",
+    ] {
+        assert!(
+            replayed.get(topic).is_some_and(|n| *n > 0),
+            "{topic} not replayed: {replayed:?}"
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let after = snapshot(&target, &fay.client, &mug).await;
+    assert_eq!(before, after, "a redelivered event changed something");
+    for topic in replayed.keys() {
+        assert!(
+            bus.parked(topic).await.unwrap().is_empty(),
+            "{topic} parked events on replay"
+        );
+    }
+    target.stop().await;
+}

@@ -1,0 +1,107 @@
+use e2e::Target;
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_return_runs_to_returned_then_refunded_with_notifications() {
+    let target = Target::from_env().await.unwrap();
+    let admin = target.admin().await.unwrap();
+    let kettle = admin.create_product("E2E kettle", 3000, 2).await.unwrap();
+    let eve = target.new_customer().await.unwrap();
+    let eve = &eve.client;
+
+    eve.add_to_cart(&kettle, 1).await.unwrap();
+    let order_id = eve.checkout().await.unwrap();
+    assert_eq!(
+        eve.pay(&order_id, "4242424242424242").await.unwrap().status,
+        StatusCode::OK
+    );
+    eve.order_status(&order_id, "awaiting_shipment")
+        .await
+        .unwrap();
+    let shipment = eve.shipment_of(&order_id).await.unwrap();
+    let shipment_id = shipment["id"].as_str().unwrap().to_owned();
+    admin
+        .post(&format!("/shipments/{shipment_id}/deliver"), json!({}))
+        .await
+        .unwrap();
+    eve.order_status(&order_id, "delivered").await.unwrap();
+
+    let requested = eve
+        .post(&format!("/orders/{order_id}/return"), json!({}))
+        .await
+        .unwrap();
+    assert_eq!(requested.status, StatusCode::OK);
+    assert_eq!(requested.body["status"], "return_requested");
+    // The return is opened on the shipment by event; then the admin receives the parcel.
+    let returned = {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let reply = admin
+                .post(&format!("/shipments/{shipment_id}/return"), json!({}))
+                .await
+                .unwrap();
+            if reply.status == StatusCode::OK || tokio::time::Instant::now() > deadline {
+                break reply;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    };
+    assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+    let order = eve.order_status(&order_id, "refunded").await.unwrap();
+    let statuses: Vec<&str> = order.body["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["status"].as_str())
+        .collect();
+    // `returned` may be skipped: the refund it causes can reach the order service
+    // first (another topic), and a refund ends a return_requested order too.
+    assert_eq!(
+        statuses[..5],
+        [
+            "pending",
+            "paid",
+            "awaiting_shipment",
+            "delivered",
+            "return_requested"
+        ]
+    );
+    assert_eq!(statuses.last(), Some(&"refunded"));
+    let payment = eve.payment_of(&order_id).await.unwrap();
+    assert_eq!(payment["status"], "refunded");
+    // The returned unit is back on sale.
+    admin
+        .until(&format!("/products/{kettle}"), "stock back", |r| {
+            r.body["stock"] == 2
+        })
+        .await
+        .unwrap();
+    let notes = eve
+        .until("/notifications", "refund notification", |r| {
+            r.body["items"]
+                .as_array()
+                .is_some_and(|items| items.iter().any(|n| n["kind"] == "payment.refunded"))
+        })
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = notes.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds.first(),
+        Some(&"payment.refunded"),
+        "newest first: {kinds:?}"
+    );
+    for kind in [
+        "order.return_requested",
+        "shipment.returned",
+        "payment.completed",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
+    }
+    target.stop().await;
+}

@@ -1,0 +1,6 @@
+//! The payment service on its own, for images and the distributed mode.
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    service_kit::runtime::run_standalone(payment_service::NAME, payment_service::start).await
+}

@@ -1,0 +1,396 @@
+//! Moving payments along their lifecycle with the provider: what the routes and the
+//! event handlers share. The rules are in `domain`; this module adds the provider, the
+//! guarded writes and the events.
+//!
+//! Never capturing twice rests on two things. A charge is first *claimed* with a
+//! version-guarded write (`charge_attempt`), so of two concurrent attempts only one asks
+//! the provider; and the payment id is the provider's idempotency key, so asking again
+//! after a timeout or a crash cannot take the money a second time.
+
+use std::{sync::Arc, time::Duration};
+
+use doc_store::{DocumentStore, Query, StoreError, Versioned};
+use event_bus::Outbox;
+use event_contracts::{Envelope, PaymentCompleted, PaymentFailed, PaymentRefunded};
+use service_kit::{ApiError, ErrorCode};
+use time::OffsetDateTime;
+
+use crate::{
+    domain::{CardNumber, PaymentStatus, Step, TransitionError},
+    provider::{
+        ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, RefundOutcome, RefundRequest,
+    },
+    store::{ChargeAttempt, PAYMENTS, Payment},
+};
+
+/// How many times a write that lost a race is re-read and tried again.
+const WRITE_ATTEMPTS: u32 = 20;
+/// How often a handler looks again while a charge is in flight.
+const IN_FLIGHT_POLL: Duration = Duration::from_millis(50);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error("the payment is being paid or changed right now; reload it to see the outcome")]
+    Busy,
+    #[error("the payment changed while the provider was charging it; reload it")]
+    Superseded,
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error("the payment provider refused the refund: {0}")]
+    RefundRefused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(e: PaymentError) -> Self {
+        match e {
+            PaymentError::Transition(_) | PaymentError::Busy | PaymentError::Superseded => {
+                ApiError::conflict(e.to_string())
+            }
+            // The detail (an internal URL, a status line) is logged where it happened;
+            // the customer learns only what to do next.
+            PaymentError::Provider(ProviderError::Timeout) => ApiError::new(
+                ErrorCode::BadGateway,
+                "the payment provider did not answer in time; the payment is unchanged, retry later",
+            ),
+            PaymentError::Provider(_) => ApiError::new(
+                ErrorCode::BadGateway,
+                "the payment provider is unavailable; the payment is unchanged, retry later",
+            ),
+            PaymentError::RefundRefused(_) => ApiError::new(
+                ErrorCode::BadGateway,
+                "the payment provider refused the refund; the payment is unchanged",
+            ),
+            PaymentError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// The payments of this service and the provider that moves their money.
+#[derive(Clone)]
+pub struct Payments {
+    outbox: Outbox,
+    provider: Arc<dyn PaymentProvider>,
+    /// How long a charge attempt keeps others off the payment. Longer than the provider
+    /// may take to answer, so it only runs out for an attempt whose request died.
+    charge_lease: Duration,
+}
+
+impl Payments {
+    pub fn new(outbox: Outbox, provider: Arc<dyn PaymentProvider>, charge_lease: Duration) -> Self {
+        Self {
+            outbox,
+            provider,
+            charge_lease,
+        }
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    pub fn store(&self) -> &dyn DocumentStore {
+        self.outbox.store()
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Versioned<Payment>>, StoreError> {
+        PAYMENTS.get(self.store(), id).await
+    }
+
+    pub async fn for_order(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<Versioned<Payment>>, StoreError> {
+        PAYMENTS
+            .find_one(self.store(), Query::eq("order_id", order_id))
+            .await
+    }
+
+    /// The order's payment once no charge is in flight for it. Voiding or refunding
+    /// while the provider is charging could leave money taken for a voided payment, so
+    /// this waits for the charge's answer; the lease bounds the wait.
+    pub async fn settled_for_order(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<Versioned<Payment>>, StoreError> {
+        loop {
+            let Some(payment) = self.for_order(order_id).await? else {
+                return Ok(None);
+            };
+            if !payment
+                .value
+                .charge_in_flight(OffsetDateTime::now_utc(), self.charge_lease)
+            {
+                return Ok(Some(payment));
+            }
+            tokio::time::sleep(IN_FLIGHT_POLL).await;
+        }
+    }
+
+    /// Charges the card for a pending, payable payment: approved completes it and
+    /// declined fails it, each with its event. When the provider gives no answer, the
+    /// payment stays pending and the error says so.
+    pub async fn pay(
+        &self,
+        current: Versioned<Payment>,
+        card: &CardNumber,
+        correlation_id: &str,
+    ) -> Result<Versioned<Payment>, PaymentError> {
+        let now = OffsetDateTime::now_utc();
+        current.value.lifecycle().check_chargeable()?;
+        if current.value.charge_in_flight(now, self.charge_lease) {
+            return Err(PaymentError::Busy);
+        }
+        let attempt = ChargeAttempt {
+            id: uuid::Uuid::now_v7().to_string(),
+            started_at: now,
+        };
+        let mut claimed = current.value.clone();
+        claimed.charge_attempt = Some(attempt.clone());
+        self.store()
+            .commit(vec![PAYMENTS.update(&current, &claimed)])
+            .await
+            .map_err(|e| match e {
+                // Someone else claimed it (or voided it) since we read it.
+                StoreError::VersionConflict { .. } => PaymentError::Busy,
+                other => other.into(),
+            })?;
+
+        let request = ChargeRequest {
+            idempotency_key: current.id.clone(),
+            amount: current.value.amount.clone(),
+            card_number: card.clone(),
+        };
+        match self.provider.charge(request).await {
+            Ok(outcome) => {
+                self.settle(&current.id, &attempt.id, outcome, card, correlation_id)
+                    .await
+            }
+            Err(e) => {
+                tracing::warn!(
+                    payment_id = %current.id,
+                    error = %e,
+                    "the provider gave no answer to a charge; the payment stays pending"
+                );
+                self.release(&current.id, &attempt.id).await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Stores the provider's answer to our charge attempt, with its event.
+    async fn settle(
+        &self,
+        id: &str,
+        attempt_id: &str,
+        outcome: ChargeOutcome,
+        card: &CardNumber,
+        correlation_id: &str,
+    ) -> Result<Versioned<Payment>, PaymentError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = self.get(id).await?.ok_or(PaymentError::Superseded)?;
+            let still_ours = current.value.status == PaymentStatus::Pending
+                && current
+                    .value
+                    .charge_attempt
+                    .as_ref()
+                    .is_some_and(|a| a.id == attempt_id);
+            if !still_ours {
+                // Our attempt outlived its lease and someone took over. If they voided the
+                // payment, money the provider took for it must go back. Any other
+                // takeover charged with the same idempotency key: the same charge.
+                if let (ChargeOutcome::Approved { reference }, PaymentStatus::Voided) =
+                    (&outcome, current.value.status)
+                {
+                    self.reverse(&current, reference).await;
+                }
+                return Err(PaymentError::Superseded);
+            }
+            let now = OffsetDateTime::now_utc();
+            let p = &current.value;
+            let (next, event) = match &outcome {
+                ChargeOutcome::Approved { reference } => {
+                    let mut next = p.after(Step::Capture, None, now)?;
+                    next.provider_reference = Some(reference.clone());
+                    next.card_last4 = Some(card.last4().to_owned());
+                    let completed = PaymentCompleted {
+                        payment_id: current.id.clone(),
+                        order_id: p.order_id.clone(),
+                        user_id: p.user_id.clone(),
+                        amount: p.amount.clone(),
+                    };
+                    (next, Envelope::new(&completed, correlation_id))
+                }
+                ChargeOutcome::Declined { reason } => {
+                    let reason = match reason.trim() {
+                        "" => "declined by the payment provider".to_owned(),
+                        given => given.to_owned(),
+                    };
+                    let mut next = p.after(Step::Decline, Some(reason.clone()), now)?;
+                    next.failure_reason = Some(reason.clone());
+                    next.card_last4 = Some(card.last4().to_owned());
+                    let failed = PaymentFailed {
+                        payment_id: current.id.clone(),
+                        order_id: p.order_id.clone(),
+                        user_id: p.user_id.clone(),
+                        reason,
+                    };
+                    (next, Envelope::new(&failed, correlation_id))
+                }
+            };
+            match self
+                .outbox
+                .commit(vec![PAYMENTS.update(&current, &next)], vec![event])
+                .await
+            {
+                Ok(()) => return Ok(stored(current, next)),
+                // Someone wrote something else (a redelivered stock.reserved, say); our
+                // claim is checked again on the re-read.
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // The claim stays and runs out; a retry asks the provider again with the same
+        // idempotency key and gets this same answer.
+        Err(PaymentError::Busy)
+    }
+
+    /// Ends our charge attempt without a result, so the customer can try again now
+    /// rather than after the lease.
+    async fn release(&self, id: &str, attempt_id: &str) {
+        for _ in 0..WRITE_ATTEMPTS {
+            let current = match self.get(id).await {
+                Ok(Some(current)) => current,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(payment_id = %id, error = %e, "cannot release a charge attempt; it ends with its lease");
+                    return;
+                }
+            };
+            if current.value.charge_attempt.as_ref().map(|a| a.id.as_str()) != Some(attempt_id) {
+                return;
+            }
+            let mut released = current.value.clone();
+            released.charge_attempt = None;
+            match self
+                .store()
+                .commit(vec![PAYMENTS.update(&current, &released)])
+                .await
+            {
+                Ok(()) => return,
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(e) => {
+                    tracing::warn!(payment_id = %id, error = %e, "cannot release a charge attempt; it ends with its lease");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Gives back money the provider took for a payment that was voided meanwhile.
+    async fn reverse(&self, payment: &Versioned<Payment>, charge_reference: &str) {
+        let request = RefundRequest {
+            idempotency_key: refund_key(&payment.id),
+            charge_reference: Some(charge_reference.to_owned()),
+            amount: payment.value.amount.clone(),
+        };
+        match self.provider.refund(request).await {
+            Ok(RefundOutcome::Refunded { reference }) => tracing::warn!(
+                payment_id = %payment.id,
+                refund_reference = %reference,
+                "a charge approved after its payment was voided was reversed"
+            ),
+            other => tracing::error!(
+                payment_id = %payment.id,
+                charge_reference,
+                outcome = ?other,
+                "a charge approved after its payment was voided could not be reversed; refund it by hand"
+            ),
+        }
+    }
+
+    /// Has the provider return a completed payment's money, and gives the refunded
+    /// record and the event data to store. Nothing is stored here; the caller commits
+    /// both, guarded by `current`'s version.
+    pub async fn refund(
+        &self,
+        current: &Versioned<Payment>,
+        note: &str,
+    ) -> Result<(Payment, PaymentRefunded), PaymentError> {
+        // Checked before any money moves; checked again when building the record.
+        current.value.lifecycle().apply(Step::Refund)?;
+        let request = RefundRequest {
+            idempotency_key: refund_key(&current.id),
+            charge_reference: current.value.provider_reference.clone(),
+            amount: current.value.amount.clone(),
+        };
+        let reference = match self.provider.refund(request).await {
+            Ok(RefundOutcome::Refunded { reference }) => reference,
+            Ok(RefundOutcome::Refused { reason }) => {
+                tracing::error!(payment_id = %current.id, %reason, "the provider refused a refund");
+                return Err(PaymentError::RefundRefused(reason));
+            }
+            Err(e) => {
+                tracing::warn!(payment_id = %current.id, error = %e, "the provider gave no answer to a refund");
+                return Err(e.into());
+            }
+        };
+        let mut next = current.value.after(
+            Step::Refund,
+            Some(note.to_owned()),
+            OffsetDateTime::now_utc(),
+        )?;
+        next.refund_reference = Some(reference);
+        let refunded = PaymentRefunded {
+            payment_id: current.id.clone(),
+            order_id: next.order_id.clone(),
+            user_id: next.user_id.clone(),
+            amount: next.amount.clone(),
+        };
+        Ok((next, refunded))
+    }
+
+    /// An admin's refund of a completed payment; `None` when there is no such payment.
+    pub async fn refund_now(
+        &self,
+        id: &str,
+        correlation_id: &str,
+    ) -> Result<Option<Versioned<Payment>>, PaymentError> {
+        for _ in 0..WRITE_ATTEMPTS {
+            let Some(current) = self.get(id).await? else {
+                return Ok(None);
+            };
+            let (next, refunded) = self.refund(&current, "refunded by an admin").await?;
+            let event = Envelope::new(&refunded, correlation_id);
+            match self
+                .outbox
+                .commit(vec![PAYMENTS.update(&current, &next)], vec![event])
+                .await
+            {
+                Ok(()) => return Ok(Some(stored(current, next))),
+                // Re-read: if the race was another refund, the next round answers 409;
+                // the provider saw the same idempotency key and refunded once.
+                Err(StoreError::VersionConflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(PaymentError::Busy)
+    }
+}
+
+/// One refund per payment: every refund request for it carries this key.
+fn refund_key(payment_id: &str) -> String {
+    format!("{payment_id}:refund")
+}
+
+/// The record as the guarded update of `before` stored it.
+fn stored(before: Versioned<Payment>, value: Payment) -> Versioned<Payment> {
+    Versioned {
+        id: before.id,
+        version: before.version + 1,
+        value,
+    }
+}

@@ -1,0 +1,273 @@
+use axum::{
+    Json,
+    extract::{Path, State},
+};
+use doc_store::{Query, SortOrder, Versioned};
+use serde::{Deserialize, Serialize};
+use service_kit::{
+    AdminUser, ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody,
+    openapi::MoneyView,
+    paging::{PageParams, PageRequest, Paged},
+};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use utoipa::{IntoParams, ToSchema};
+
+use super::ApiState;
+use crate::{
+    domain::{CardNumber, PaymentStatus},
+    store::{PAYMENTS, Payment, StatusChange},
+};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    /// Also the provider's idempotency key for the charge.
+    pub id: String,
+    pub order_id: String,
+    /// The customer who owns the order.
+    pub user_id: String,
+    /// The order total.
+    pub amount: MoneyView,
+    pub status: PaymentStatus,
+    /// True once the order's stock is reserved; only then can it be paid.
+    pub payable: bool,
+    /// The provider's id of the charge, once completed.
+    pub provider_reference: Option<String>,
+    /// The provider's id of the refund, once refunded.
+    pub refund_reference: Option<String>,
+    /// Why the provider declined, when failed.
+    pub failure_reason: Option<String>,
+    /// Last four digits of the card charged; the rest is never kept.
+    #[schema(example = "4242")]
+    pub card_last4: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// Every status the payment had, oldest first.
+    pub history: Vec<PaymentStatusChange>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentStatusChange {
+    pub status: PaymentStatus,
+    /// RFC 3339.
+    pub at: String,
+    /// What caused the change, e.g. the decline reason.
+    pub note: Option<String>,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+impl From<Versioned<Payment>> for PaymentView {
+    fn from(p: Versioned<Payment>) -> Self {
+        let v = p.value;
+        Self {
+            id: p.id,
+            order_id: v.order_id,
+            user_id: v.user_id,
+            amount: v.amount.into(),
+            status: v.status,
+            payable: v.payable,
+            provider_reference: v.provider_reference,
+            refund_reference: v.refund_reference,
+            failure_reason: v.failure_reason,
+            card_last4: v.card_last4,
+            created_at: rfc3339(v.created_at),
+            updated_at: rfc3339(v.updated_at),
+            history: v
+                .history
+                .into_iter()
+                .map(PaymentStatusChange::from)
+                .collect(),
+        }
+    }
+}
+
+impl From<StatusChange> for PaymentStatusChange {
+    fn from(c: StatusChange) -> Self {
+        Self {
+            status: c.status,
+            at: rfc3339(c.at),
+            note: c.note,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentFilter {
+    /// Only the payment of this order.
+    pub order_id: Option<String>,
+}
+
+/// What the customer pays with. Nothing else is accepted, so a stray field is a 422
+/// rather than silently ignored.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PayRequest {
+    /// 13 to 19 digits. The simulated provider approves 4242424242424242 and declines
+    /// 4000000000000002 and every other number.
+    #[schema(example = "4242424242424242", pattern = "^[0-9]{13,19}$")]
+    pub card_number: String,
+}
+
+/// Hand-written so that a card number never reaches a log through `{:?}`.
+impl std::fmt::Debug for PayRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PayRequest { card_number: <redacted> }")
+    }
+}
+
+fn no_such_payment() -> ApiError {
+    ApiError::not_found("no such payment")
+}
+
+/// The caller's payments, or every payment for an admin; newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/payments",
+    tag = "payments",
+    security(("bearerAuth" = [])),
+    params(PageParams, PaymentFilter),
+    responses(
+        (status = 200, description = "A page of payments, newest first", body = Paged<PaymentView>),
+        (status = 400, description = "Bad query string", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 422, description = "Paging out of range", body = ErrorBody),
+    )
+)]
+pub async fn list_payments(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    ApiQuery(paging): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<PaymentFilter>,
+) -> Result<Json<Paged<PaymentView>>, ApiError> {
+    let request = PageRequest::try_from(paging)?;
+    let mut query = Query::all();
+    if !user.is_admin() {
+        query = query.and_eq("user_id", user.id.as_str());
+    }
+    if let Some(order_id) = filter.order_id {
+        query = query.and_eq("order_id", order_id);
+    }
+    // Ids are UUID v7, so id order is creation order.
+    let query = query
+        .sort_by("_id", SortOrder::Desc)
+        .page(request.skip(), request.per_page);
+    let page = PAYMENTS.find(state.payments.store(), &query).await?;
+    let items = page.items.into_iter().map(PaymentView::from).collect();
+    Ok(Json(Paged::new(items, request, page.total)))
+}
+
+/// One payment, to its owner or an admin.
+#[utoipa::path(
+    get,
+    path = "/api/v1/payments/{id}",
+    tag = "payments",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Payment id")),
+    responses(
+        (status = 200, description = "The payment", body = PaymentView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 404, description = "No such payment, or not yours", body = ErrorBody),
+    )
+)]
+pub async fn get_payment(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentView>, ApiError> {
+    let payment = state
+        .payments
+        .get(&id)
+        .await?
+        .filter(|p| user.may_access(&p.value.user_id))
+        .ok_or_else(no_such_payment)?;
+    Ok(Json(payment.into()))
+}
+
+/// Pays for the order with a card. A declined card is an answer, not an error: 200 with
+/// the payment `failed` and the reason. Only a provider that gives no answer is a 502,
+/// and then the payment stays `pending` and may be paid again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/payments/{id}/pay",
+    tag = "payments",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Payment id")),
+    request_body = PayRequest,
+    responses(
+        (status = 200, description = "The provider answered: the payment is `completed`, or `failed` with the reason", body = PaymentView),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "An admin cannot pay a customer's payment", body = ErrorBody),
+        (status = 404, description = "No such payment, or not yours", body = ErrorBody),
+        (status = 409, description = "Not pending, not payable yet (stock not reserved), or being paid right now", body = ErrorBody),
+        (status = 415, description = "The body is not JSON", body = ErrorBody),
+        (status = 422, description = "card_number is not 13 to 19 digits, or an unknown field was sent", body = ErrorBody),
+        (status = 502, description = "The payment provider did not answer; the payment is still pending", body = ErrorBody),
+    )
+)]
+pub async fn pay(
+    State(state): State<ApiState>,
+    user: AuthUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<PayRequest>,
+) -> Result<Json<PaymentView>, ApiError> {
+    let card = CardNumber::parse(&request.card_number)
+        .map_err(|message| ApiError::invalid("card_number", message))?;
+    let payment = state
+        .payments
+        .get(&id)
+        .await?
+        .filter(|p| user.may_access(&p.value.user_id))
+        .ok_or_else(no_such_payment)?;
+    if payment.value.user_id != user.id {
+        // Only an admin gets this far with someone else's payment.
+        return Err(ApiError::forbidden(
+            "only the customer who placed the order can pay for it",
+        ));
+    }
+    // Runs to the end on its own task: if the client hangs up, axum drops this handler,
+    // and a charge the provider made must still be recorded and announced.
+    let payments = state.payments.clone();
+    let paid = tokio::spawn(async move { payments.pay(payment, &card, &correlation).await })
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(Json(paid.into()))
+}
+
+/// Returns a completed payment's money to the customer.
+#[utoipa::path(
+    post,
+    path = "/api/v1/payments/{id}/refund",
+    tag = "payments",
+    security(("bearerAuth" = [])),
+    params(("id" = String, Path, description = "Payment id")),
+    responses(
+        (status = 200, description = "Refunded", body = PaymentView),
+        (status = 401, description = "Not logged in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such payment", body = ErrorBody),
+        (status = 409, description = "The payment is not completed", body = ErrorBody),
+        (status = 502, description = "The payment provider did not refund; the payment is still completed", body = ErrorBody),
+    )
+)]
+pub async fn refund(
+    State(state): State<ApiState>,
+    _admin: AdminUser,
+    CorrelationId(correlation): CorrelationId,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentView>, ApiError> {
+    // On its own task for the same reason as a charge: money the provider returned is
+    // recorded even if the admin's client hangs up.
+    let payments = state.payments.clone();
+    let refunded = tokio::spawn(async move { payments.refund_now(&id, &correlation).await })
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(no_such_payment)?;
+    Ok(Json(refunded.into()))
+}

@@ -1,0 +1,186 @@
+//! The payment service's collection and the shape of what it stores in it.
+
+use std::time::Duration;
+
+use doc_store::{Collection, CollectionSpec};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::domain::{Lifecycle, PaymentStatus, Step, TransitionError};
+
+/// One order's payment. The id is assigned when the order is first seen (UUID v7, so
+/// ids sort by creation time) and is the provider's idempotency key for the charge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payment {
+    pub order_id: String,
+    pub user_id: String,
+    /// The order total, in minor units.
+    pub amount: event_contracts::Money,
+    pub status: PaymentStatus,
+    /// False until the order's stock is reserved: nobody pays for goods not held for them.
+    pub payable: bool,
+    /// The provider's id of the capture.
+    pub provider_reference: Option<String>,
+    /// The provider's id of the refund.
+    pub refund_reference: Option<String>,
+    /// Why the provider declined, for a failed payment.
+    pub failure_reason: Option<String>,
+    /// The only part of a card number ever stored.
+    pub card_last4: Option<String>,
+    /// A charge asked of the provider and not answered yet. While it is fresh, nobody
+    /// else charges, voids or refunds this payment, so at most one charge is in flight.
+    pub charge_attempt: Option<ChargeAttempt>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+    /// Every status the payment had, oldest first.
+    pub history: Vec<StatusChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChargeAttempt {
+    pub id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusChange {
+    pub status: PaymentStatus,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    /// What caused the change, e.g. the provider's decline reason.
+    pub note: Option<String>,
+}
+
+impl Payment {
+    pub fn new(
+        order_id: String,
+        user_id: String,
+        amount: event_contracts::Money,
+        now: OffsetDateTime,
+    ) -> Self {
+        let start = Lifecycle::new();
+        Self {
+            order_id,
+            user_id,
+            amount,
+            status: start.status,
+            payable: start.payable,
+            provider_reference: None,
+            refund_reference: None,
+            failure_reason: None,
+            card_last4: None,
+            charge_attempt: None,
+            created_at: now,
+            updated_at: now,
+            history: vec![StatusChange {
+                status: start.status,
+                at: now,
+                note: None,
+            }],
+        }
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        Lifecycle {
+            status: self.status,
+            payable: self.payable,
+        }
+    }
+
+    /// The record after `step`, if the state machine allows it. A status change is
+    /// recorded in the history and ends any charge attempt (it was either settled by
+    /// this step or has been given up on).
+    pub fn after(
+        &self,
+        step: Step,
+        note: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<Payment, TransitionError> {
+        let next = self.lifecycle().apply(step)?;
+        let mut payment = self.clone();
+        payment.payable = next.payable;
+        payment.updated_at = now;
+        if next.status != self.status {
+            payment.status = next.status;
+            payment.charge_attempt = None;
+            payment.history.push(StatusChange {
+                status: next.status,
+                at: now,
+                note,
+            });
+        }
+        Ok(payment)
+    }
+
+    /// Whether a charge is being asked of the provider right now. An attempt older
+    /// than `lease` belongs to a request that died (a crash, a lost connection) and no
+    /// longer blocks anyone.
+    pub fn charge_in_flight(&self, now: OffsetDateTime, lease: Duration) -> bool {
+        self.charge_attempt
+            .as_ref()
+            .is_some_and(|attempt| now < attempt.started_at + lease)
+    }
+}
+
+pub const PAYMENTS: Collection<Payment> = Collection::new("payments");
+
+pub const COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
+    name: "payments",
+    unique: &["order_id"],
+    indexed: &["user_id"],
+}];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment() -> Payment {
+        Payment::new(
+            "o1".into(),
+            "u1".into(),
+            event_contracts::Money {
+                amount_minor: 1999,
+                currency: "EUR".into(),
+            },
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn a_status_change_is_recorded_in_the_history_and_ends_the_charge_attempt() {
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::from_secs(60);
+        let mut p = payment().after(Step::MarkPayable, None, now).unwrap();
+        assert_eq!(p.history.len(), 1, "payable is not a status");
+        p.charge_attempt = Some(ChargeAttempt {
+            id: "a1".into(),
+            started_at: now,
+        });
+        let done = p
+            .after(Step::Decline, Some("insufficient funds".into()), now)
+            .unwrap();
+        assert_eq!(done.status, PaymentStatus::Failed);
+        assert_eq!(done.charge_attempt, None);
+        let last = done.history.last().unwrap();
+        assert_eq!(
+            (last.status, last.note.as_deref()),
+            (PaymentStatus::Failed, Some("insufficient funds"))
+        );
+    }
+
+    #[test]
+    fn a_charge_attempt_stops_blocking_once_its_lease_runs_out() {
+        let start = OffsetDateTime::UNIX_EPOCH;
+        let mut p = payment();
+        assert!(!p.charge_in_flight(start, Duration::from_secs(10)));
+        p.charge_attempt = Some(ChargeAttempt {
+            id: "a1".into(),
+            started_at: start,
+        });
+        let lease = Duration::from_secs(10);
+        assert!(p.charge_in_flight(start + Duration::from_secs(9), lease));
+        assert!(!p.charge_in_flight(start + Duration::from_secs(10), lease));
+    }
+}

@@ -1,0 +1,89 @@
+use serde_json::Value;
+
+use crate::helpers::spawn_app;
+
+fn order_ids(page: &Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["order_id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn customers_list_their_own_payments_and_admins_list_all_newest_first() {
+    let app = spawn_app().await;
+    // One at a time, so creation order is known.
+    app.ordered("o1", "u1").await;
+    app.ordered("o2", "u2").await;
+    app.ordered("o3", "u1").await;
+
+    let mine = app
+        .get("/api/v1/payments", &app.tokens.customer("u1"))
+        .await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body["total"], 2);
+    assert_eq!(order_ids(&mine.body), ["o3", "o1"]);
+
+    let theirs = app
+        .get("/api/v1/payments", &app.tokens.customer("u2"))
+        .await;
+    assert_eq!(order_ids(&theirs.body), ["o2"]);
+
+    let nobody = app
+        .get("/api/v1/payments", &app.tokens.customer("u3"))
+        .await;
+    assert_eq!(nobody.body["total"], 0);
+
+    let all = app.get("/api/v1/payments", &app.tokens.admin("root")).await;
+    assert_eq!(all.body["total"], 3);
+    assert_eq!(order_ids(&all.body), ["o3", "o2", "o1"]);
+}
+
+#[tokio::test]
+async fn payments_are_filtered_by_order_and_a_customer_never_sees_anothers() {
+    let app = spawn_app().await;
+    app.ordered("o1", "u1").await;
+    app.ordered("o2", "u2").await;
+
+    let own = app
+        .get("/api/v1/payments?order_id=o1", &app.tokens.customer("u1"))
+        .await;
+    assert_eq!(order_ids(&own.body), ["o1"]);
+    let foreign = app
+        .get("/api/v1/payments?order_id=o2", &app.tokens.customer("u1"))
+        .await;
+    assert_eq!(foreign.status, 200);
+    assert_eq!(foreign.body["total"], 0);
+    let admin = app
+        .get("/api/v1/payments?order_id=o2", &app.tokens.admin("root"))
+        .await;
+    assert_eq!(order_ids(&admin.body), ["o2"]);
+}
+
+#[tokio::test]
+async fn payments_are_listed_page_by_page() {
+    let app = spawn_app().await;
+    for order in ["o1", "o2", "o3"] {
+        app.ordered(order, "u1").await;
+    }
+    let token = app.tokens.customer("u1");
+    let first = app.get("/api/v1/payments?per_page=2", &token).await;
+    assert_eq!(
+        (
+            first.body["total"].as_u64(),
+            first.body["per_page"].as_u64()
+        ),
+        (Some(3), Some(2))
+    );
+    assert_eq!(order_ids(&first.body), ["o3", "o2"]);
+    let second = app.get("/api/v1/payments?per_page=2&page=2", &token).await;
+    assert_eq!(order_ids(&second.body), ["o1"]);
+
+    let too_many = app.get("/api/v1/payments?per_page=500", &token).await;
+    assert_eq!(too_many.status, 422);
+    assert_eq!(too_many.body["details"]["field"], "per_page");
+    let garbled = app.get("/api/v1/payments?page=first", &token).await;
+    assert_eq!(garbled.status, 400);
+}

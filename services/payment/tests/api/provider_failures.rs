@@ -1,0 +1,161 @@
+//! The service with a real (mock) provider behind HTTP: what the customer and the
+//! bus see when the provider is slow, down, or refuses.
+
+use std::time::Duration;
+
+use event_contracts::{CancelReason, Envelope, OrderCancelled, StockLine};
+use serde_json::json;
+use service_kit::Settings;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{body_partial_json, method, path},
+};
+
+use crate::helpers::{APPROVED_CARD, TestApp, eventually, spawn_app_with};
+
+async fn app_with_provider(server: &MockServer, timeout_ms: &str) -> TestApp {
+    let settings = Settings::from_pairs([
+        ("payment_provider", "http"),
+        ("payment_provider_url", server.uri().as_str()),
+        ("payment_provider_timeout_ms", timeout_ms),
+    ])
+    .unwrap();
+    spawn_app_with(settings).await
+}
+
+fn approved(reference: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "approved", "reference": reference}))
+}
+
+#[tokio::test]
+async fn a_provider_timeout_answers_502_and_the_payment_stays_pending_for_a_retry() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(approved("ch_late").set_delay(Duration::from_secs(2)))
+        .mount(&server)
+        .await;
+    let app = app_with_provider(&server, "200").await;
+    let id = app.payable("o1", "u1").await;
+    let token = app.tokens.customer("u1");
+
+    let timed_out = app.pay(&id, &token, APPROVED_CARD).await;
+    assert_eq!(timed_out.status, 502, "{}", timed_out.body);
+    assert_eq!(timed_out.error_code(), "bad_gateway");
+    let payment = app.payment(&id).await;
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(payment["payable"], true);
+
+    // The provider recovers; the retry goes through at once, with the same key.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .and(body_partial_json(json!({ "idempotency_key": id })))
+        .respond_with(approved("ch_1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let retried = app.pay(&id, &token, APPROVED_CARD).await;
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.body["status"], "completed");
+    assert_eq!(retried.body["provider_reference"], "ch_1");
+    app.settle().await;
+    assert_eq!(app.events("payment.completed").len(), 1);
+    assert!(app.events("payment.failed").is_empty());
+}
+
+#[tokio::test]
+async fn a_provider_server_error_answers_502_and_changes_nothing() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let app = app_with_provider(&server, "1000").await;
+    let id = app.payable("o1", "u1").await;
+    let response = app
+        .pay(&id, &app.tokens.customer("u1"), APPROVED_CARD)
+        .await;
+    assert_eq!(response.status, 502);
+    assert_eq!(response.error_code(), "bad_gateway");
+    assert_eq!(app.payment(&id).await["status"], "pending");
+    app.settle().await;
+    assert!(app.published.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_refund_the_provider_does_not_make_answers_502_and_the_payment_stays_completed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(approved("ch_1"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/refunds"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let app = app_with_provider(&server, "1000").await;
+    let id = app.paid("o1", "u1").await;
+
+    let response = app.refund(&id, &app.tokens.admin("root")).await;
+    assert_eq!(response.status, 502);
+    assert_eq!(response.error_code(), "bad_gateway");
+    assert_eq!(app.payment(&id).await["status"], "completed");
+    app.settle().await;
+    assert!(app.events("payment.refunded").is_empty());
+}
+
+#[tokio::test]
+async fn a_cancellation_during_a_charge_waits_for_it_and_then_refunds_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(approved("ch_1").set_delay(Duration::from_millis(800)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/refunds"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"status": "refunded", "reference": "re_1"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app_with_provider(&server, "2000").await;
+    let id = app.payable("o1", "u1").await;
+    let token = app.tokens.customer("u1");
+
+    let cancel = Envelope::new(
+        &OrderCancelled {
+            order_id: "o1".into(),
+            user_id: "u1".into(),
+            reason: CancelReason::CustomerRequest,
+            items: vec![StockLine {
+                product_id: "p1".into(),
+                quantity: 1,
+            }],
+        },
+        "flow-o1",
+    );
+    let (paid, ()) = tokio::join!(app.pay(&id, &token, APPROVED_CARD), async {
+        // While the provider is still charging.
+        eventually("the provider to be asked for the charge", || async {
+            let requests = server.received_requests().await.unwrap_or_default();
+            requests.iter().any(|r| r.url.path() == "/charges")
+        })
+        .await;
+        app.publish(&[cancel]).await;
+    });
+    // The charge went through, so the cancellation refunds it rather than voiding a
+    // payment whose money was taken.
+    assert_eq!(paid.status, 200, "{}", paid.body);
+    assert_eq!(paid.body["status"], "completed");
+    let payment = app.until_status(&id, "refunded").await;
+    assert_eq!(payment["refund_reference"], "re_1");
+    assert_eq!(app.wait_for_events("payment.refunded", 1).await.len(), 1);
+    assert_eq!(app.events("payment.completed").len(), 1);
+}
