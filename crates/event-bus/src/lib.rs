@@ -8,6 +8,7 @@
 //! never know what an event means; it moves envelopes and keeps promises.
 
 mod conflict;
+pub mod conformance;
 mod delivery;
 mod idempotency;
 mod in_process;

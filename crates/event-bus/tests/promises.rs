@@ -1,10 +1,20 @@
-//! The delivery promises of ARCHITECTURE.md, shown on the in-process transport.
+//! The delivery promises of ARCHITECTURE.md on the in-process transport: the shared
+//! transport suite, plus what the outbox and idempotency helpers add, and a restart
+//! against the same log file.
+
+mod suite {
+    use std::sync::Arc;
+
+    use event_bus::{EventBus, InProcessBus};
+
+    async fn in_memory() -> Option<Arc<dyn EventBus>> {
+        Some(Arc::new(InProcessBus::in_memory()))
+    }
+    event_bus::bus_conformance_suite!(in_memory);
+}
 
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU32, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -74,114 +84,6 @@ async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-#[tokio::test]
-async fn every_group_receives_every_event_in_publish_order() {
-    let bus = InProcessBus::in_memory();
-    let stop = CancellationToken::new();
-    let (a, b): (Seen, Seen) = Default::default();
-    bus.subscribe(
-        subscription("a", recorder(a.clone()), fast_retry(3)),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
-    bus.subscribe(
-        subscription("b", recorder(b.clone()), fast_retry(3)),
-        stop.clone(),
-    )
-    .await
-    .unwrap();
-
-    let keys: Vec<String> = (0..100).map(|i| format!("u{i:03}")).collect();
-    for chunk in keys.chunks(7) {
-        let events: Vec<_> = chunk.iter().map(|k| registered(k)).collect();
-        bus.publish(&events).await.unwrap();
-    }
-    eventually("both groups to see 100 events", || {
-        a.lock().unwrap().len() == 100 && b.lock().unwrap().len() == 100
-    })
-    .await;
-    assert_eq!(*a.lock().unwrap(), keys);
-    assert_eq!(*b.lock().unwrap(), keys);
-    // Nothing more arrives: each event once per group.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(a.lock().unwrap().len(), 100);
-    stop.cancel();
-}
-
-#[tokio::test]
-async fn a_handler_that_fails_then_succeeds_handles_the_event_once_and_parks_nothing() {
-    let bus = InProcessBus::in_memory();
-    let stop = CancellationToken::new();
-    let attempts = Arc::new(AtomicU32::new(0));
-    let counter = attempts.clone();
-    let flaky = handler_fn(move |_event: Envelope| {
-        let counter = counter.clone();
-        async move {
-            if counter.fetch_add(1, Ordering::SeqCst) < 2 {
-                Err::<(), BoxError>("database briefly down".into())
-            } else {
-                Ok(())
-            }
-        }
-    });
-    bus.subscribe(subscription("flaky", flaky, fast_retry(5)), stop.clone())
-        .await
-        .unwrap();
-    bus.publish(&[registered("u1")]).await.unwrap();
-    eventually("three attempts", || attempts.load(Ordering::SeqCst) >= 3).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(attempts.load(Ordering::SeqCst), 3);
-    assert!(bus.parked(TOPIC).await.unwrap().is_empty());
-    stop.cancel();
-}
-
-#[tokio::test]
-async fn an_event_that_keeps_failing_is_parked_with_its_error_and_can_be_replayed() {
-    let bus = InProcessBus::in_memory();
-    let stop = CancellationToken::new();
-    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let seen: Seen = Default::default();
-    let (flag, log) = (broken.clone(), seen.clone());
-    let handler = handler_fn(move |event: Envelope| {
-        let (flag, log) = (flag.clone(), log.clone());
-        async move {
-            if event.key == "poison" && flag.load(Ordering::SeqCst) {
-                return Err::<(), BoxError>("cannot handle poison".into());
-            }
-            log.lock().unwrap().push(event.key.clone());
-            Ok(())
-        }
-    });
-    bus.subscribe(subscription("g", handler, fast_retry(3)), stop.clone())
-        .await
-        .unwrap();
-    bus.publish(&[registered("poison"), registered("after")])
-        .await
-        .unwrap();
-
-    // The parked event does not block the ones behind it.
-    eventually("the event behind the poison one", || {
-        seen.lock().unwrap().contains(&"after".to_string())
-    })
-    .await;
-    let parked = bus.parked(TOPIC).await.unwrap();
-    assert_eq!(parked.len(), 1);
-    assert_eq!(parked[0].event.key, "poison");
-    assert_eq!(parked[0].group, "g");
-    assert_eq!(parked[0].attempts, 3);
-    assert!(parked[0].error.contains("cannot handle poison"));
-
-    broken.store(false, Ordering::SeqCst);
-    assert_eq!(bus.replay_parked(TOPIC).await.unwrap(), 1);
-    eventually("the replayed event", || {
-        seen.lock().unwrap().contains(&"poison".to_string())
-    })
-    .await;
-    assert!(bus.parked(TOPIC).await.unwrap().is_empty());
-    stop.cancel();
 }
 
 #[tokio::test]

@@ -73,6 +73,17 @@ pub enum StorageKind {
     Memory,
 }
 
+/// Which transport carries events between services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BusKind {
+    /// A durable log inside the process (under `data_dir`, or in memory): every
+    /// service must run in this one process.
+    InProcess,
+    /// Kafka (or a Kafka-protocol broker) at `kafka_brokers`.
+    Kafka,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -123,6 +134,12 @@ pub struct Settings {
     pub bus_initial_backoff_ms: u64,
     pub log_format: LogFormat,
 
+    pub bus: BusKind,
+    pub kafka_brokers: String,
+    /// Used when topics are created at start-up; existing topics are left alone.
+    pub kafka_partitions: i32,
+    pub kafka_replication: i32,
+
     /// `simulated` (built in; cards 4242424242424242 approved, 4000000000000002
     /// declined) or `http` (a real provider at `payment_provider_url`).
     pub payment_provider: String,
@@ -170,6 +187,10 @@ impl Default for Settings {
             bus_max_attempts: 8,
             bus_initial_backoff_ms: 100,
             log_format: LogFormat::Pretty,
+            bus: BusKind::InProcess,
+            kafka_brokers: "127.0.0.1:9092".into(),
+            kafka_partitions: 3,
+            kafka_replication: 1,
             payment_provider: "simulated".into(),
             payment_provider_url: None,
             payment_provider_timeout_ms: 5_000,
@@ -292,6 +313,14 @@ impl Settings {
         match self.url_override(service) {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}:{}", self.host, self.port(service)),
+        }
+    }
+
+    /// Where a service answers, the gateway included.
+    pub fn url_of(&self, service: ServiceName) -> String {
+        match service {
+            ServiceName::Gateway => format!("http://{}:{}", self.host, self.gateway_port),
+            other => self.url(other),
         }
     }
 

@@ -3,13 +3,13 @@
 //! crate only wires services together; it must never add behaviour of its own, so the
 //! one-process system answers exactly as the distributed one does.
 
+pub mod distributed;
+
 use std::{net::SocketAddr, sync::Arc};
 
 use event_bus::InProcessBus;
-use service_kit::{
-    Running, ServiceContext, ServiceName, Settings, TokenVerifier,
-    runtime::{open_in_process_bus, open_store},
-};
+use service_host::{open_in_process_bus, open_store};
+use service_kit::{Running, ServiceContext, ServiceName, Settings, TokenVerifier};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 

@@ -1,9 +1,15 @@
-//! `shop up`: the whole system in one process.
+//! `shop`: run the whole system in one process (`up`), as nine processes on Kafka
+//! (`up --distributed`), or one service (`serve`).
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
-use service_kit::{Settings, config::StorageKind, runtime::shutdown_signal, telemetry};
+use clap::{Parser, Subcommand, ValueEnum};
+use service_host::shutdown_signal;
+use service_kit::{
+    ServiceName, Settings,
+    config::{BusKind, StorageKind},
+    telemetry,
+};
 
 #[derive(Parser)]
 #[command(
@@ -12,8 +18,9 @@ use service_kit::{Settings, config::StorageKind, runtime::shutdown_signal, telem
     about = "The shop e-commerce backend",
     long_about = "The shop e-commerce backend. `shop up` runs every service in this one \
                   process with an embedded store and an in-process event bus; no database \
-                  or broker needed. Settings come from shop.toml (or SHOP_CONFIG) and SHOP_* \
-                  environment variables; see the README for the list."
+                  or broker needed. `shop up --distributed --kafka-brokers HOST:PORT` runs \
+                  them as nine processes talking through Kafka. Settings come from shop.toml \
+                  (or SHOP_CONFIG) and SHOP_* environment variables; see the README."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -24,51 +31,143 @@ struct Cli {
 enum Command {
     /// Start every service; Ctrl-C stops them, finishing in-flight work first.
     Up {
-        /// Where the embedded store and event log live (default: SHOP_DATA_DIR, else ./data).
+        /// Where the embedded stores (and the in-process event log) live
+        /// (default: SHOP_DATA_DIR, else ./data).
         #[arg(long)]
         data_dir: Option<PathBuf>,
         /// Keep everything in memory; nothing survives the process.
         #[arg(long, conflicts_with = "data_dir")]
         in_memory: bool,
+        /// One process per service, events through Kafka.
+        #[arg(long)]
+        distributed: bool,
+        /// Kafka bootstrap servers for --distributed (default: SHOP_KAFKA_BROKERS).
+        #[arg(long, requires = "distributed")]
+        kafka_brokers: Option<String>,
     },
+    /// Run one service in this process, configured by SHOP_* variables (what
+    /// `up --distributed` starts nine of, and what a container runs).
+    Serve {
+        #[arg(value_enum)]
+        service: Service,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Service {
+    Gateway,
+    Auth,
+    User,
+    Product,
+    Cart,
+    Order,
+    Payment,
+    Shipping,
+    Notification,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    match cli.command {
+    match Cli::parse().command {
+        Command::Serve { service } => serve(service).await,
         Command::Up {
             data_dir,
             in_memory,
+            distributed,
+            kafka_brokers,
         } => {
             let mut settings = Settings::load()?;
+            let mut env = Vec::new();
             if let Some(dir) = data_dir {
+                env.push(("SHOP_DATA_DIR".to_owned(), dir.display().to_string()));
                 settings.data_dir = dir;
             }
             if in_memory {
                 settings.storage = StorageKind::Memory;
+                env.push(("SHOP_STORAGE".to_owned(), "memory".to_owned()));
             }
             telemetry::init(settings.log_format);
-            let system = shop::start(settings, shop::Ports::Configured).await?;
-            print_banner(&system);
-            shutdown_signal().await;
-            eprintln!("stopping: finishing in-flight requests and events...");
-            system.stop().await;
-            eprintln!("stopped; nothing pending was lost");
-            Ok(())
+            if distributed {
+                if let Some(brokers) = kafka_brokers {
+                    settings.kafka_brokers = brokers;
+                }
+                settings.bus = BusKind::Kafka;
+                env.push(("SHOP_BUS".to_owned(), "kafka".to_owned()));
+                env.push((
+                    "SHOP_KAFKA_BROKERS".to_owned(),
+                    settings.kafka_brokers.clone(),
+                ));
+                up_distributed(settings, env).await
+            } else {
+                up_in_process(settings).await
+            }
         }
     }
 }
 
-fn print_banner(system: &shop::RunningSystem) {
-    let storage = match system.settings.storage {
-        StorageKind::Disk => format!("embedded store in {}", system.settings.data_dir.display()),
+async fn serve(service: Service) -> anyhow::Result<()> {
+    use service_host::run_service;
+    match service {
+        Service::Gateway => {
+            service_host::run(ServiceName::Gateway, |host| {
+                gateway_service::start(host.settings, host.verifier, host.listener, host.shutdown)
+            })
+            .await
+        }
+        Service::Auth => run_service(ServiceName::Auth, auth_service::start).await,
+        Service::User => run_service(ServiceName::User, user_service::start).await,
+        Service::Product => run_service(ServiceName::Product, product_service::start).await,
+        Service::Cart => run_service(ServiceName::Cart, cart_service::start).await,
+        Service::Order => run_service(ServiceName::Order, order_service::start).await,
+        Service::Payment => run_service(ServiceName::Payment, payment_service::start).await,
+        Service::Shipping => run_service(ServiceName::Shipping, shipping_service::start).await,
+        Service::Notification => {
+            run_service(ServiceName::Notification, notification_service::start).await
+        }
+    }
+}
+
+fn storage_line(settings: &Settings) -> String {
+    match settings.storage {
+        StorageKind::Disk => format!("embedded store in {}", settings.data_dir.display()),
         StorageKind::Memory => "in memory (nothing is kept)".to_owned(),
-    };
-    println!("shop is up ({storage}); Ctrl-C stops it");
+    }
+}
+
+async fn up_in_process(settings: Settings) -> anyhow::Result<()> {
+    let system = shop::start(settings, shop::Ports::Configured).await?;
+    println!(
+        "shop is up ({}); Ctrl-C stops it",
+        storage_line(&system.settings)
+    );
     println!("  {:<13} {}/api/v1", "gateway", system.gateway_url());
     for (name, addr) in &system.services {
         println!("  {:<13} http://{addr}", name.as_str());
     }
     println!("  {:<13} {}/openapi.json", "openapi", system.gateway_url());
+    shutdown_signal().await;
+    eprintln!("stopping: finishing in-flight requests and events...");
+    system.stop().await;
+    eprintln!("stopped; nothing pending was lost");
+    Ok(())
+}
+
+async fn up_distributed(settings: Settings, env: Vec<(String, String)>) -> anyhow::Result<()> {
+    let mut processes = shop::distributed::Processes::start(&settings, &env).await?;
+    println!(
+        "shop is up as nine processes ({}, events via Kafka at {}); Ctrl-C stops them",
+        storage_line(&settings),
+        settings.kafka_brokers
+    );
+    for name in shop::distributed::START_ORDER {
+        println!("  {:<13} {}", name.as_str(), settings.url_of(name));
+    }
+    tokio::select! {
+        _ = shutdown_signal() => {}
+        name = processes.any_exit() => eprintln!("{name} exited; stopping the others"),
+    }
+    eprintln!("stopping: each service finishes its in-flight work...");
+    processes.stop().await;
+    eprintln!("stopped");
+    Ok(())
 }

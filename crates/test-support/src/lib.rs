@@ -1,6 +1,9 @@
 //! Helpers shared by the services' tests: requests through a router with `oneshot`,
 //! access tokens good and bad, and checks that an answer matches the OpenAPI document
-//! and that the served document matches the committed one. Never linked into a service.
+//! and that the served document matches the committed one; a whole service assembled for
+//! a test ([`TestService`]). Never linked into a service.
+
+mod service;
 
 use std::{path::Path, sync::Arc, time::Duration};
 
@@ -15,6 +18,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use service_kit::{AccessClaims, TokenSigner, TokenVerifier};
 use tower::ServiceExt;
+
+pub use crate::service::TestService;
 
 pub const ISSUER: &str = "shop-auth";
 pub const AUDIENCE: &str = "shop";

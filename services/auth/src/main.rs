@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(auth_service::NAME, auth_service::start).await
+    service_host::run_service(auth_service::NAME, auth_service::start).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(cart_service::NAME, cart_service::start).await
+    service_host::run_service(cart_service::NAME, cart_service::start).await
 }

@@ -16,3 +16,5 @@ pub mod routing;
 mod startup;
 
 pub use startup::{GatewayState, router, start};
+
+pub const NAME: service_kit::ServiceName = service_kit::ServiceName::Gateway;

@@ -2,6 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(notification_service::NAME, notification_service::start)
-        .await
+    service_host::run_service(notification_service::NAME, notification_service::start).await
 }

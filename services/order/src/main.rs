@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(order_service::NAME, order_service::start).await
+    service_host::run_service(order_service::NAME, order_service::start).await
 }

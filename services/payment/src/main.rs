@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(payment_service::NAME, payment_service::start).await
+    service_host::run_service(payment_service::NAME, payment_service::start).await
 }

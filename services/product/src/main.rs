@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(product_service::NAME, product_service::start).await
+    service_host::run_service(product_service::NAME, product_service::start).await
 }

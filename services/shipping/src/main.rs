@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(shipping_service::NAME, shipping_service::start).await
+    service_host::run_service(shipping_service::NAME, shipping_service::start).await
 }

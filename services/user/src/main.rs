@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    service_kit::runtime::run_standalone(user_service::NAME, user_service::start).await
+    service_host::run_service(user_service::NAME, user_service::start).await
 }

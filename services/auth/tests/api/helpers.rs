@@ -1,16 +1,18 @@
-use std::sync::Arc;
+use std::ops::Deref;
 
-use axum::{Router, http::Method};
+use axum::http::Method;
 use serde_json::{Value, json};
-use service_kit::{ServiceContext, Settings, runtime::ServiceRuntime};
+use service_kit::{ServiceContext, Settings};
 pub use test_support::eventually;
-use test_support::{OpenApiContract, TestResponse, TestTokens, call, memory_context};
+use test_support::{TestResponse, TestService, call};
 
-pub struct TestApp {
-    pub router: Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    _runtime: ServiceRuntime,
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -18,35 +20,19 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let tokens = TestTokens::new();
-    let mut ctx = memory_context(&tokens);
-    ctx.settings = Arc::new(settings);
-    spawn_in(ctx).await
+    TestApp(TestService::spawn(auth_service::assemble, settings, &[]).await)
 }
 
+/// The service again over `ctx`'s store and settings, as after a restart.
 pub async fn spawn_in(ctx: ServiceContext) -> TestApp {
-    let (runtime, api, openapi) = auth_service::assemble(ctx.clone()).await.unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        _runtime: runtime,
-    }
+    TestApp(TestService::spawn_in(ctx, auth_service::assemble, &[]).await)
 }
 
 impl TestApp {
     /// Sends and checks the answer against the OpenAPI document.
     pub async fn post(&self, path: &str, body: Value) -> TestResponse {
-        let response = call(Method::POST, path).json(body).send(&self.router).await;
-        self.contract
-            .assert_documented(Method::POST, path, &response);
-        response
+        self.send_documented(Method::POST, path, path, None, Some(body))
+            .await
     }
 
     pub async fn register(&self, email: &str, password: &str) -> TestResponse {

@@ -1,44 +1,34 @@
+use std::ops::Deref;
+
 use axum::http::Method;
 use event_contracts::{
     Envelope, Money, ProductCreated, ProductRemoved, ProductUpdated, UserDeleted,
 };
 use serde_json::{Value, json};
-use service_kit::{ServiceContext, runtime::ServiceRuntime};
+use service_kit::Settings;
 pub use test_support::eventually;
-use test_support::{
-    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
-};
+use test_support::{TestResponse, TestService};
 
-pub struct TestApp {
-    pub router: axum::Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    pub tokens: TestTokens,
-    /// Every `cart.checkout` the service published, in order, each checked against its
-    /// contract schema.
-    pub published: Recorded,
-    _runtime: ServiceRuntime,
+/// The cart service; `published` records every `cart.checkout` it publishes, in order,
+/// each checked against its contract schema.
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let tokens = TestTokens::new();
-    let ctx = memory_context(&tokens);
-    let (runtime, api, openapi) = cart_service::assemble(ctx.clone()).await.unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    let published = record_events(&ctx, &["cart.checkout"]).await;
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        tokens,
-        published,
-        _runtime: runtime,
-    }
+    TestApp(
+        TestService::spawn(
+            cart_service::assemble,
+            Settings::default(),
+            &["cart.checkout"],
+        )
+        .await,
+    )
 }
 
 fn eur(amount_minor: i64) -> Money {
@@ -132,13 +122,8 @@ impl TestApp {
         token: &str,
         body: Option<Value>,
     ) -> TestResponse {
-        let mut request = call(method.clone(), uri).bearer(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send(&self.router).await;
-        self.contract.assert_documented(method, template, &response);
-        response
+        self.send_documented(method, uri, template, Some(token), body)
+            .await
     }
 
     pub async fn cart(&self, token: &str) -> TestResponse {

@@ -1,6 +1,6 @@
-use std::{sync::Arc, time::Duration};
+use std::{ops::Deref, time::Duration};
 
-use axum::{Router, http::Method};
+use axum::http::Method;
 use doc_store::Query;
 use event_contracts::{
     CancelReason, Envelope, Money, OrderCancelled, OrderCompleted, OrderReturnRequested,
@@ -9,18 +9,19 @@ use event_contracts::{
 };
 use notification_service::DeliveryPolicy;
 use serde_json::Value;
-use service_kit::{ServiceContext, Settings, runtime::ServiceRuntime};
+use service_kit::Settings;
 pub use test_support::eventually;
-use test_support::{OpenApiContract, TestResponse, TestTokens, call, memory_context};
+use test_support::{TestResponse, TestService};
 
 pub const LIST: &str = "/api/v1/notifications";
 
-pub struct TestApp {
-    pub router: Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    pub tokens: TestTokens,
-    _runtime: ServiceRuntime,
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 /// The service without channels: notifications are only listed.
@@ -47,25 +48,8 @@ pub fn quick_policy(max_attempts: u32) -> DeliveryPolicy {
 }
 
 async fn spawn_app_with(settings: Settings, policy: DeliveryPolicy) -> TestApp {
-    let tokens = TestTokens::new();
-    let mut ctx = memory_context(&tokens);
-    ctx.settings = Arc::new(settings);
-    let (runtime, api, openapi) = notification_service::assemble_with(ctx.clone(), policy)
-        .await
-        .unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        tokens,
-        _runtime: runtime,
-    }
+    let assemble = |ctx| notification_service::assemble_with(ctx, policy);
+    TestApp(TestService::spawn(assemble, settings, &[]).await)
 }
 
 impl Drop for TestApp {
@@ -83,13 +67,8 @@ impl TestApp {
 
     /// `GET uri` as the holder of `token`, checked against the OpenAPI document.
     pub async fn list(&self, uri: &str, token: &str) -> TestResponse {
-        let response = call(Method::GET, uri)
-            .bearer(token)
-            .send(&self.router)
-            .await;
-        self.contract
-            .assert_documented(Method::GET, LIST, &response);
-        response
+        self.send_documented(Method::GET, uri, LIST, Some(token), None)
+            .await
     }
 
     /// Waits until `user_id` has `count` notifications, then returns them newest first.

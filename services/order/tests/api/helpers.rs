@@ -1,54 +1,31 @@
-use axum::{Router, http::Method};
+use std::ops::Deref;
+
+use axum::http::Method;
 use event_contracts::{CartCheckedOut, Envelope, Event, LineItem, Money};
-
-use service_kit::{ServiceContext, runtime::ServiceRuntime};
+use service_kit::Settings;
 pub use test_support::eventually;
-use test_support::{
-    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
-};
+use test_support::{TestResponse, TestService};
 
-pub struct TestApp {
-    pub router: Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    pub tokens: TestTokens,
-    pub published: Recorded,
-    _runtime: ServiceRuntime,
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let tokens = TestTokens::new();
-    let mut ctx = memory_context(&tokens);
     // Events that overtook their cause are retried quickly in tests.
-    ctx.settings = std::sync::Arc::new(
-        service_kit::Settings::from_pairs([("bus_initial_backoff_ms", "10")]).unwrap(),
-    );
-    let (runtime, api, openapi) = order_service::assemble(ctx.clone()).await.unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    let published = record_events(
-        &ctx,
-        &[
-            "order.created",
-            "order.cancelled",
-            "order.completed",
-            "order.return_requested",
-            "product.decrement",
-        ],
-    )
-    .await;
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        tokens,
-        published,
-        _runtime: runtime,
-    }
+    let settings = Settings::from_pairs([("bus_initial_backoff_ms", "10")]).unwrap();
+    let observe = [
+        "order.created",
+        "order.cancelled",
+        "order.completed",
+        "order.return_requested",
+        "product.decrement",
+    ];
+    TestApp(TestService::spawn(order_service::assemble, settings, &observe).await)
 }
 
 fn template(uri: &str) -> String {
@@ -67,13 +44,8 @@ fn template(uri: &str) -> String {
 
 impl TestApp {
     pub async fn send(&self, method: Method, uri: &str, token: &str) -> TestResponse {
-        let response = call(method.clone(), uri)
-            .bearer(token)
-            .send(&self.router)
-            .await;
-        self.contract
-            .assert_documented(method, &template(uri), &response);
-        response
+        self.send_documented(method, uri, &template(uri), Some(token), None)
+            .await
     }
 
     /// A checkout by `user` for one line, as the cart would announce it; waits for the
@@ -138,15 +110,5 @@ impl TestApp {
             self.status(user, order_id).await == status
         })
         .await;
-    }
-
-    pub fn published(&self, event_type: &str) -> Vec<Envelope> {
-        self.published
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.event_type == event_type)
-            .cloned()
-            .collect()
     }
 }

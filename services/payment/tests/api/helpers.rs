@@ -1,27 +1,24 @@
-use std::sync::Arc;
+use std::ops::Deref;
 
-use axum::Router;
 use axum::http::Method;
 use event_contracts::{Envelope, LineItem, Money, OrderCreated, StockLine, StockReserved};
 use serde_json::{Value, json};
-use service_kit::{ServiceContext, Settings, runtime::ServiceRuntime};
+use service_kit::Settings;
 pub use test_support::eventually;
-use test_support::{
-    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
-};
+use test_support::{TestResponse, TestService};
 
 pub const APPROVED_CARD: &str = "4242424242424242";
 pub const DECLINED_CARD: &str = "4000000000000002";
 pub const PAYMENT_EVENTS: &[&str] = &["payment.completed", "payment.failed", "payment.refunded"];
 
-pub struct TestApp {
-    pub router: Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    pub tokens: TestTokens,
-    /// Every event the service published, in order.
-    pub published: Recorded,
-    _runtime: ServiceRuntime,
+/// The payment service; `published` records every event it publishes, in order.
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -29,25 +26,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    let tokens = TestTokens::new();
-    let mut ctx = memory_context(&tokens);
-    ctx.settings = Arc::new(settings);
-    let (runtime, api, openapi) = payment_service::assemble(ctx.clone()).await.unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    let published = record_events(&ctx, PAYMENT_EVENTS).await;
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        tokens,
-        published,
-        _runtime: runtime,
-    }
+    TestApp(TestService::spawn(payment_service::assemble, settings, PAYMENT_EVENTS).await)
 }
 
 /// The path template an URI of this service is documented under.
@@ -114,14 +93,8 @@ impl TestApp {
         token: &str,
         body: Option<Value>,
     ) -> TestResponse {
-        let mut request = call(method.clone(), uri).bearer(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send(&self.router).await;
-        self.contract
-            .assert_documented(method, template(uri), &response);
-        response
+        self.send_documented(method, uri, template(uri), Some(token), body)
+            .await
     }
 
     pub async fn get(&self, uri: &str, token: &str) -> TestResponse {
@@ -217,24 +190,13 @@ impl TestApp {
         id
     }
 
-    /// The published events of one type.
-    pub fn events(&self, event_type: &str) -> Vec<Envelope> {
-        self.published
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.event_type == event_type)
-            .cloned()
-            .collect()
-    }
-
     /// Waits for `count` events of a type, and returns them.
     pub async fn wait_for_events(&self, event_type: &str, count: usize) -> Vec<Envelope> {
         eventually(&format!("{count} {event_type} event(s)"), || async {
-            self.events(event_type).len() >= count
+            self.published(event_type).len() >= count
         })
         .await;
-        self.events(event_type)
+        self.published(event_type)
     }
 
     /// Gives the relay and the consumers time to do anything more they were going to.

@@ -65,7 +65,7 @@ async fn a_declined_card_fails_the_payment_with_the_reason_and_announces_it() {
     let events = app.wait_for_events("payment.failed", 1).await;
     let failed: PaymentFailed = events[0].decode().unwrap();
     assert_eq!((failed.payment_id, failed.reason), (id.clone(), reason));
-    assert!(app.events("payment.completed").is_empty());
+    assert!(app.published("payment.completed").is_empty());
 
     // Failed is final: the same order is not charged with another card.
     let retry = app
@@ -95,7 +95,7 @@ async fn a_completed_payment_is_not_paid_twice() {
     assert_eq!(again.status, 409);
     assert_eq!(again.error_code(), "conflict");
     app.settle().await;
-    assert_eq!(app.events("payment.completed").len(), 1);
+    assert_eq!(app.published("payment.completed").len(), 1);
 }
 
 #[tokio::test]
@@ -113,7 +113,7 @@ async fn of_two_concurrent_payments_only_one_captures() {
     assert_eq!(statuses, [200, 409, 409]);
     app.wait_for_events("payment.completed", 1).await;
     app.settle().await;
-    assert_eq!(app.events("payment.completed").len(), 1);
+    assert_eq!(app.published("payment.completed").len(), 1);
     assert_eq!(
         app.payment(&id).await["history"].as_array().unwrap().len(),
         2

@@ -60,8 +60,8 @@ async fn a_provider_timeout_answers_502_and_the_payment_stays_pending_for_a_retr
     assert_eq!(retried.body["status"], "completed");
     assert_eq!(retried.body["provider_reference"], "ch_1");
     app.settle().await;
-    assert_eq!(app.events("payment.completed").len(), 1);
-    assert!(app.events("payment.failed").is_empty());
+    assert_eq!(app.published("payment.completed").len(), 1);
+    assert!(app.published("payment.failed").is_empty());
 }
 
 #[tokio::test]
@@ -105,7 +105,7 @@ async fn a_refund_the_provider_does_not_make_answers_502_and_the_payment_stays_c
     assert_eq!(response.error_code(), "bad_gateway");
     assert_eq!(app.payment(&id).await["status"], "completed");
     app.settle().await;
-    assert!(app.events("payment.refunded").is_empty());
+    assert!(app.published("payment.refunded").is_empty());
 }
 
 #[tokio::test]
@@ -157,5 +157,5 @@ async fn a_cancellation_during_a_charge_waits_for_it_and_then_refunds_it() {
     let payment = app.until_status(&id, "refunded").await;
     assert_eq!(payment["refund_reference"], "re_1");
     assert_eq!(app.wait_for_events("payment.refunded", 1).await.len(), 1);
-    assert_eq!(app.events("payment.completed").len(), 1);
+    assert_eq!(app.published("payment.completed").len(), 1);
 }

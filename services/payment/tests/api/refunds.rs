@@ -42,7 +42,7 @@ async fn an_admin_refunds_a_completed_payment_once_and_it_is_announced() {
     assert_eq!(again.status, 409);
     assert_eq!(again.error_code(), "conflict");
     app.settle().await;
-    assert_eq!(app.events("payment.refunded").len(), 1);
+    assert_eq!(app.published("payment.refunded").len(), 1);
 }
 
 #[tokio::test]
@@ -57,5 +57,5 @@ async fn a_payment_that_was_not_completed_cannot_be_refunded() {
     let missing = app.refund("no-such-payment", &admin).await;
     assert_eq!(missing.status, 404);
     app.settle().await;
-    assert!(app.events("payment.refunded").is_empty());
+    assert!(app.published("payment.refunded").is_empty());
 }

@@ -1,50 +1,30 @@
-use axum::{Router, http::Method};
+use std::ops::Deref;
+
+use axum::http::Method;
 use event_contracts::{Envelope, LineItem, Money, OrderCreated};
 use serde_json::{Value, json};
-use service_kit::{ServiceContext, runtime::ServiceRuntime};
+use service_kit::Settings;
 pub use test_support::eventually;
-use test_support::{
-    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
-};
+use test_support::{TestResponse, TestService};
 
-pub struct TestApp {
-    pub router: Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    pub tokens: TestTokens,
-    pub published: Recorded,
-    _runtime: ServiceRuntime,
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let tokens = TestTokens::new();
-    let ctx = memory_context(&tokens);
-    let (runtime, api, openapi) = product_service::assemble(ctx.clone()).await.unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    let published = record_events(
-        &ctx,
-        &[
-            "product.created",
-            "product.updated",
-            "product.removed",
-            "stock.reserved",
-            "stock.rejected",
-        ],
-    )
-    .await;
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        tokens,
-        published,
-        _runtime: runtime,
-    }
+    let observe = [
+        "product.created",
+        "product.updated",
+        "product.removed",
+        "stock.reserved",
+        "stock.rejected",
+    ];
+    TestApp(TestService::spawn(product_service::assemble, Settings::default(), &observe).await)
 }
 
 fn template(uri: &str) -> &'static str {
@@ -64,17 +44,8 @@ impl TestApp {
         token: Option<&str>,
         body: Option<Value>,
     ) -> TestResponse {
-        let mut request = call(method.clone(), uri);
-        if let Some(token) = token {
-            request = request.bearer(token);
-        }
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send(&self.router).await;
-        self.contract
-            .assert_documented(method, template(uri), &response);
-        response
+        self.send_documented(method, uri, template(uri), token, body)
+            .await
     }
 
     /// Creates a product as `owner` and returns its id.
@@ -110,16 +81,6 @@ impl TestApp {
             doc.body["available"].as_u64().unwrap(),
             doc.body["reserved"].as_u64().unwrap(),
         )
-    }
-
-    pub fn published(&self, event_type: &str) -> Vec<Envelope> {
-        self.published
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.event_type == event_type)
-            .cloned()
-            .collect()
     }
 }
 

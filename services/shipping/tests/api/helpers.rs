@@ -1,61 +1,39 @@
-use std::time::Duration;
+use std::{ops::Deref, time::Duration};
 
-use axum::{Router, http::Method};
+use axum::http::Method;
 use doc_store::Query;
 use event_contracts::{
     CancelReason, Envelope, Event, Money, OrderCancelled, OrderCreated, OrderReturnRequested,
     PaymentCompleted, PaymentRefunded,
 };
 use serde_json::Value;
-use service_kit::{ServiceContext, runtime::ServiceRuntime};
+use service_kit::Settings;
 pub use test_support::eventually;
-use test_support::{
-    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
-};
+use test_support::{TestResponse, TestService};
 
 pub const LIST: &str = "/api/v1/shipments";
 pub const ONE: &str = "/api/v1/shipments/{id}";
 pub const DELIVER: &str = "/api/v1/shipments/{id}/deliver";
 pub const RETURN: &str = "/api/v1/shipments/{id}/return";
 
-pub struct TestApp {
-    pub router: Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    pub tokens: TestTokens,
-    /// Every `shipment.*` event the service published, in order, each checked against
-    /// its contract schema.
-    pub published: Recorded,
-    _runtime: ServiceRuntime,
+/// The shipping service; `published` records every `shipment.*` event it publishes, in
+/// order, each checked against its contract schema.
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let tokens = TestTokens::new();
-    let ctx = memory_context(&tokens);
-    let (runtime, api, openapi) = shipping_service::assemble(ctx.clone()).await.unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    let published = record_events(
-        &ctx,
-        &[
-            "shipment.awaiting",
-            "shipment.delivered",
-            "shipment.returned",
-        ],
-    )
-    .await;
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        tokens,
-        published,
-        _runtime: runtime,
-    }
+    let observe = [
+        "shipment.awaiting",
+        "shipment.delivered",
+        "shipment.returned",
+    ];
+    TestApp(TestService::spawn(shipping_service::assemble, Settings::default(), &observe).await)
 }
 
 fn total() -> Money {
@@ -168,13 +146,7 @@ impl TestApp {
 
     /// The recorded events of one type.
     pub fn published_of<E: Event>(&self) -> Vec<Envelope> {
-        self.published
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|e| e.event_type == E::TYPE)
-            .cloned()
-            .collect()
+        self.published(E::TYPE)
     }
 
     /// Sends and checks the answer against the OpenAPI document.
@@ -185,12 +157,8 @@ impl TestApp {
         template: &str,
         token: &str,
     ) -> TestResponse {
-        let response = call(method.clone(), uri)
-            .bearer(token)
-            .send(&self.router)
-            .await;
-        self.contract.assert_documented(method, template, &response);
-        response
+        self.send_documented(method, uri, template, Some(token), None)
+            .await
     }
 
     pub async fn list(&self, query: &str, token: &str) -> TestResponse {

@@ -1,41 +1,31 @@
-use axum::{Router, http::Method};
+use std::ops::Deref;
+
+use axum::http::Method;
 use event_contracts::{Envelope, Role, UserRegistered};
 use serde_json::Value;
-use service_kit::{ServiceContext, runtime::ServiceRuntime};
+use service_kit::Settings;
 pub use test_support::eventually;
-use test_support::{
-    OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
-};
+use test_support::{TestResponse, TestService};
 
-pub struct TestApp {
-    pub router: Router,
-    pub contract: OpenApiContract,
-    pub ctx: ServiceContext,
-    pub tokens: TestTokens,
-    /// Every event the service published, in order.
-    pub published: Recorded,
-    _runtime: ServiceRuntime,
+/// The user service; `published` records every event it publishes, in order.
+pub struct TestApp(TestService);
+
+impl Deref for TestApp {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.0
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let tokens = TestTokens::new();
-    let ctx = memory_context(&tokens);
-    let (runtime, api, openapi) = user_service::assemble(ctx.clone()).await.unwrap();
-    let router = service_kit::http::service_router(
-        api,
-        openapi.clone(),
-        prometheus::Registry::new(),
-        vec![],
-    );
-    let published = record_events(&ctx, &["user.deleted"]).await;
-    TestApp {
-        router,
-        contract: OpenApiContract::new(openapi),
-        ctx,
-        tokens,
-        published,
-        _runtime: runtime,
-    }
+    TestApp(
+        TestService::spawn(
+            user_service::assemble,
+            Settings::default(),
+            &["user.deleted"],
+        )
+        .await,
+    )
 }
 
 impl TestApp {
@@ -70,13 +60,8 @@ impl TestApp {
         token: &str,
         body: Option<Value>,
     ) -> TestResponse {
-        let mut request = call(method.clone(), uri).bearer(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send(&self.router).await;
-        self.contract.assert_documented(method, template, &response);
-        response
+        self.send_documented(method, uri, template, Some(token), body)
+            .await
     }
 
     pub async fn get(&self, uri: &str, token: &str) -> TestResponse {

@@ -1,0 +1,405 @@
+//! The Kafka transport of the event-bus port, on rdkafka: one topic per event type,
+//! created through the admin API at start-up (never by auto-creation); an idempotent
+//! producer with `acks=all`, keyed by aggregate id so each aggregate's events stay in
+//! order; one consumer group per service, whose offset for a message is committed only
+//! after its handler stored the effect; retries with backoff, then the event is parked
+//! on `<topic>.dlq` with the error in its headers. The correlation id travels in the
+//! message headers. This crate must never interpret an event: it moves envelopes.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use event_bus::{BusError, Delivered, EventBus, ParkedEvent, Subscription, deliver_with_retry};
+use event_contracts::Envelope;
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer},
+    message::{BorrowedMessage, Header, Headers, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+    types::RDKafkaErrorCode,
+};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The consumer group that remembers how far each dead-letter topic was replayed.
+const REPLAY_GROUP: &str = "shop-dlq-replay";
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port...]`
+    pub brokers: String,
+    pub partitions: i32,
+    pub replication: i32,
+    /// Names this process in the broker's logs.
+    pub client_id: String,
+}
+
+#[derive(Clone)]
+pub struct KafkaBus {
+    config: Arc<KafkaConfig>,
+    producer: FutureProducer,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+pub fn dlq_topic(topic: &str) -> String {
+    format!("{topic}.dlq")
+}
+
+impl KafkaBus {
+    /// Connects and creates every event type's topic and dead-letter topic.
+    pub async fn connect(config: KafkaConfig) -> Result<Self, BusError> {
+        let producer: FutureProducer = ClientConfig::new()
+            .set("bootstrap.servers", &config.brokers)
+            .set("client.id", &config.client_id)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .map_err(unavailable)?;
+        let bus = Self {
+            config: Arc::new(config),
+            producer,
+        };
+        let topics: Vec<String> = event_contracts::EVENT_TYPES
+            .iter()
+            .flat_map(|e| [e.event_type.to_owned(), dlq_topic(e.event_type)])
+            .collect();
+        bus.ensure_topics(&topics).await?;
+        Ok(bus)
+    }
+
+    /// Creates the topics that do not exist yet; existing ones are left as they are.
+    pub async fn ensure_topics(&self, topics: &[String]) -> Result<(), BusError> {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.config.brokers)
+            .create()
+            .map_err(unavailable)?;
+        let new: Vec<NewTopic<'_>> = topics
+            .iter()
+            .map(|t| {
+                NewTopic::new(
+                    t,
+                    self.config.partitions,
+                    TopicReplication::Fixed(self.config.replication),
+                )
+            })
+            .collect();
+        let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+        for result in admin
+            .create_topics(&new, &options)
+            .await
+            .map_err(unavailable)?
+        {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(BusError::Unavailable(format!(
+                        "creating topic {topic}: {code}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(
+        &self,
+        topic: &str,
+        event: &Envelope,
+        headers: OwnedHeaders,
+    ) -> Result<(), BusError> {
+        let payload = serde_json::to_vec(event).map_err(unavailable)?;
+        let record = FutureRecord::to(topic)
+            .key(&event.key)
+            .payload(&payload)
+            .headers(headers);
+        self.producer
+            .send(record, SEND_TIMEOUT)
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| unavailable(e))
+    }
+
+    fn consumer_config(&self, group: &str) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.config.brokers)
+            .set("client.id", &self.config.client_id)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000");
+        config
+    }
+
+    /// Reads a dead-letter topic from the replay group's position to its end; with
+    /// `advance`, the replay group's offsets move past what was read.
+    async fn read_parked(
+        &self,
+        topic: &str,
+        advance: bool,
+    ) -> Result<Vec<(ParkedEvent, String)>, BusError> {
+        let consumer: BaseConsumer = self
+            .consumer_config(REPLAY_GROUP)
+            .create()
+            .map_err(unavailable)?;
+        let dlq = dlq_topic(topic);
+        tokio::task::spawn_blocking(move || {
+            let timeout = Duration::from_secs(10);
+            let metadata = consumer
+                .fetch_metadata(Some(&dlq), timeout)
+                .map_err(unavailable)?;
+            let partitions: Vec<i32> = metadata
+                .topics()
+                .iter()
+                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+                .collect();
+            let mut wanted = TopicPartitionList::new();
+            for p in &partitions {
+                wanted.add_partition(&dlq, *p);
+            }
+            let committed = consumer
+                .committed_offsets(wanted, timeout)
+                .map_err(unavailable)?;
+            let mut parked = Vec::new();
+            let mut done = TopicPartitionList::new();
+            for p in partitions {
+                let (low, high) = consumer
+                    .fetch_watermarks(&dlq, p, timeout)
+                    .map_err(unavailable)?;
+                let from = match committed.find_partition(&dlq, p).map(|e| e.offset()) {
+                    Some(Offset::Offset(o)) => o,
+                    _ => low,
+                };
+                if from >= high {
+                    continue;
+                }
+                let mut assignment = TopicPartitionList::new();
+                assignment
+                    .add_partition_offset(&dlq, p, Offset::Offset(from))
+                    .map_err(unavailable)?;
+                consumer.assign(&assignment).map_err(unavailable)?;
+                let mut next = from;
+                while next < high {
+                    let Some(message) = consumer.poll(timeout) else {
+                        return Err(BusError::Unavailable(format!("{dlq} stopped answering")));
+                    };
+                    let message = message.map_err(unavailable)?;
+                    next = message.offset() + 1;
+                    parked.push(parked_from(&message)?);
+                }
+                done.add_partition_offset(&dlq, p, Offset::Offset(next))
+                    .map_err(unavailable)?;
+            }
+            if advance && done.count() > 0 {
+                consumer
+                    .commit(&done, CommitMode::Sync)
+                    .map_err(unavailable)?;
+            }
+            Ok(parked)
+        })
+        .await
+        .map_err(unavailable)?
+    }
+}
+
+fn header<'a>(message: &'a BorrowedMessage<'_>, name: &str) -> Option<&'a str> {
+    message.headers().and_then(|headers| {
+        headers
+            .iter()
+            .find(|h| h.key == name)
+            .and_then(|h| h.value)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    })
+}
+
+fn parked_from(message: &BorrowedMessage<'_>) -> Result<(ParkedEvent, String), BusError> {
+    let event: Envelope =
+        serde_json::from_slice(message.payload().unwrap_or_default()).map_err(unavailable)?;
+    let parked = ParkedEvent {
+        group: header(message, "group").unwrap_or_default().to_owned(),
+        error: header(message, "error").unwrap_or_default().to_owned(),
+        attempts: header(message, "attempts")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_default(),
+        event,
+    };
+    let topic = header(message, "original_topic")
+        .map(str::to_owned)
+        .unwrap_or_else(|| parked.event.event_type.clone());
+    Ok((parked, topic))
+}
+
+fn event_headers(event: &Envelope) -> OwnedHeaders {
+    OwnedHeaders::new()
+        .insert(Header {
+            key: "correlation_id",
+            value: Some(event.correlation_id.as_str()),
+        })
+        .insert(Header {
+            key: "event_id",
+            value: Some(event.id.as_str()),
+        })
+        .insert(Header {
+            key: "event_type",
+            value: Some(event.event_type.as_str()),
+        })
+}
+
+#[async_trait]
+impl EventBus for KafkaBus {
+    async fn publish(&self, events: &[Envelope]) -> Result<(), BusError> {
+        // One at a time: the relay deletes its batch only after every event is acked,
+        // and per-key order holds because the producer is idempotent.
+        for event in events {
+            self.send(&event.event_type, event, event_headers(event))
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        subscription: Subscription,
+        shutdown: CancellationToken,
+    ) -> Result<JoinHandle<()>, BusError> {
+        // One consumer per topic, all in the service's group: an event retried while it
+        // waits for its cause on another topic must not hold that topic up.
+        let mut workers = Vec::new();
+        for topic in &subscription.topics {
+            let consumer: StreamConsumer = self
+                .consumer_config(&subscription.group)
+                .create()
+                .map_err(unavailable)?;
+            consumer.subscribe(&[topic]).map_err(unavailable)?;
+            workers.push(tokio::spawn(consume(
+                self.clone(),
+                consumer,
+                subscription.clone(),
+                topic.clone(),
+                shutdown.clone(),
+            )));
+        }
+        Ok(tokio::spawn(async move {
+            for worker in workers {
+                if let Err(e) = worker.await {
+                    tracing::error!(error = %e, "kafka consumer task panicked");
+                }
+            }
+        }))
+    }
+
+    async fn parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
+        Ok(self
+            .read_parked(topic, false)
+            .await?
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect())
+    }
+
+    async fn replay_parked(&self, topic: &str) -> Result<usize, BusError> {
+        let parked = self.read_parked(topic, false).await?;
+        for (p, original) in &parked {
+            self.send(original, &p.event, event_headers(&p.event))
+                .await?;
+        }
+        // Only once every event is back on its topic does the replay group move on: a
+        // crash in between replays them again, which idempotent consumers absorb.
+        self.read_parked(topic, true).await?;
+        Ok(parked.len())
+    }
+}
+
+async fn consume(
+    bus: KafkaBus,
+    consumer: StreamConsumer,
+    subscription: Subscription,
+    topic: String,
+    shutdown: CancellationToken,
+) {
+    let Subscription {
+        group,
+        handler,
+        retry,
+        metrics,
+        ..
+    } = subscription;
+    loop {
+        let message = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            m = consumer.recv() => m,
+        };
+        let message = match message {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(%group, %topic, error = %e, "kafka receive failed; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                continue;
+            }
+        };
+        let decoded: Result<Envelope, _> =
+            serde_json::from_slice(message.payload().unwrap_or_default());
+        let outcome = match &decoded {
+            Ok(event) => tokio::select! {
+                // Not committed: redelivered after restart, absorbed by idempotency.
+                _ = shutdown.cancelled() => return,
+                o = deliver_with_retry(handler.as_ref(), event, &group, &retry, &metrics) => o,
+            },
+            Err(e) => Delivered::Exhausted {
+                attempts: 0,
+                error: format!("undecodable event: {e}"),
+            },
+        };
+        if let Delivered::Exhausted { attempts, error } = outcome {
+            metrics.parked(&topic);
+            tracing::error!(%group, %topic, offset = message.offset(), %error, "event parked");
+            let headers = OwnedHeaders::new()
+                .insert(Header {
+                    key: "error",
+                    value: Some(error.as_str()),
+                })
+                .insert(Header {
+                    key: "group",
+                    value: Some(group.as_str()),
+                })
+                .insert(Header {
+                    key: "attempts",
+                    value: Some(attempts.to_string().as_str()),
+                })
+                .insert(Header {
+                    key: "original_topic",
+                    value: Some(topic.as_str()),
+                });
+            let parked = match &decoded {
+                Ok(event) => bus.send(&dlq_topic(&topic), event, headers).await,
+                Err(_) => {
+                    let dlq = dlq_topic(&topic);
+                    let record = FutureRecord::<[u8], [u8]>::to(&dlq)
+                        .payload(message.payload().unwrap_or_default())
+                        .headers(headers);
+                    bus.producer
+                        .send(record, SEND_TIMEOUT)
+                        .await
+                        .map(|_| ())
+                        .map_err(|(e, _)| unavailable(e))
+                }
+            };
+            if let Err(e) = parked {
+                // Not committed: the event comes back and is tried again later.
+                tracing::error!(%group, %topic, error = %e, "cannot park event; will retry");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        }
+        if let Err(e) = consumer.commit_message(&message, CommitMode::Sync) {
+            tracing::warn!(%group, %topic, error = %e, "offset commit failed; event may repeat");
+        }
+    }
+}

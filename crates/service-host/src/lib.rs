@@ -1,0 +1,170 @@
+//! Hosting a service in a process: choosing the store and bus adapters that the
+//! settings name (embedded or in-memory store; in-process log or Kafka), and the life of
+//! a standalone service process (settings, logs, listener, run until SIGTERM or Ctrl-C,
+//! drain). Services never pick an adapter themselves; this crate must never hold
+//! service logic.
+
+use std::{path::Path, sync::Arc};
+
+use doc_store::DocumentStore;
+use event_bus::{EventBus, InProcessBus};
+use event_bus_kafka::{KafkaBus, KafkaConfig};
+use service_kit::{
+    Running, ServiceContext, ServiceName, Settings, TokenVerifier,
+    config::{BusKind, StorageKind},
+    telemetry,
+};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The service's namespace in the configured store: a file per service under
+/// `data_dir`, or memory.
+pub fn open_store(
+    settings: &Settings,
+    name: ServiceName,
+) -> anyhow::Result<Arc<dyn DocumentStore>> {
+    Ok(match settings.storage {
+        StorageKind::Memory => Arc::new(doc_store::EmbeddedStore::in_memory()),
+        StorageKind::Disk => {
+            let path = settings.data_dir.join(format!("{name}.redb"));
+            Arc::new(doc_store::EmbeddedStore::open(&path).map_err(|e| in_use(&path, e))?)
+        }
+    })
+}
+
+/// The in-process log under `data_dir`, or in memory.
+pub fn open_in_process_bus(settings: &Settings) -> anyhow::Result<InProcessBus> {
+    Ok(match settings.storage {
+        StorageKind::Memory => InProcessBus::in_memory(),
+        StorageKind::Disk => {
+            let path = settings.data_dir.join("bus.redb");
+            InProcessBus::open(&path).map_err(|e| in_use(&path, e))?
+        }
+    })
+}
+
+/// The configured bus for a process hosting `name`.
+pub async fn open_bus(settings: &Settings, name: ServiceName) -> anyhow::Result<Arc<dyn EventBus>> {
+    Ok(match settings.bus {
+        BusKind::InProcess => Arc::new(open_in_process_bus(settings)?),
+        BusKind::Kafka => Arc::new(
+            KafkaBus::connect(KafkaConfig {
+                brokers: settings.kafka_brokers.clone(),
+                partitions: settings.kafka_partitions,
+                replication: settings.kafka_replication,
+                client_id: format!("shop-{name}"),
+            })
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("connecting to Kafka at {}: {e}", settings.kafka_brokers)
+            })?,
+        ),
+    })
+}
+
+/// The embedded files take a lock; the likely cause of failing to open one is another
+/// process using the same data directory, so say so.
+fn in_use(path: &Path, e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot open {}: {e} (is another shop process using this data directory? \
+         stop it, or pass another --data-dir / SHOP_DATA_DIR)",
+        path.display()
+    )
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Docker and Kubernetes send).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// What a standalone process gives the service it hosts.
+pub struct Host {
+    pub name: ServiceName,
+    pub settings: Arc<Settings>,
+    pub verifier: Arc<TokenVerifier>,
+    pub shutdown: CancellationToken,
+    pub listener: TcpListener,
+}
+
+impl Host {
+    /// The service's store namespace and the bus, as configured.
+    pub async fn context(&self) -> anyhow::Result<ServiceContext> {
+        Ok(ServiceContext {
+            settings: self.settings.clone(),
+            store: open_store(&self.settings, self.name)?,
+            bus: open_bus(&self.settings, self.name).await?,
+            verifier: self.verifier.clone(),
+            shutdown: self.shutdown.clone(),
+        })
+    }
+}
+
+/// A standalone process for one service: settings, logs, its port, run until a
+/// signal, then drain.
+pub async fn run<F, Fut>(name: ServiceName, start: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Host) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Running>>,
+{
+    let settings = Arc::new(Settings::load()?);
+    telemetry::init(settings.log_format);
+    let listener = TcpListener::bind((settings.host, settings.port(name)))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{name} cannot listen on {}:{}: {e}",
+                settings.host,
+                settings.port(name)
+            )
+        })?;
+    let shutdown = CancellationToken::new();
+    let host = Host {
+        name,
+        verifier: Arc::new(TokenVerifier::remote(
+            settings.jwks_url(),
+            &settings.jwt_issuer,
+            &settings.jwt_audience,
+        )),
+        settings,
+        shutdown: shutdown.clone(),
+        listener,
+    };
+    let running = start(host).await?;
+    shutdown_signal().await;
+    tracing::info!(service = %name, "shutting down");
+    shutdown.cancel();
+    running.stopped().await;
+    Ok(())
+}
+
+/// [`run`] for a service that keeps state: it gets its store namespace and the bus.
+pub async fn run_service<F, Fut>(name: ServiceName, start: F) -> anyhow::Result<()>
+where
+    F: FnOnce(ServiceContext, TcpListener) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Running>>,
+{
+    run(name, |host| async move {
+        let ctx = host.context().await?;
+        start(ctx, host.listener).await
+    })
+    .await
+}
