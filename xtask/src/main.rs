@@ -1,8 +1,17 @@
 //! Project automation, so the README and CI call one command instead of growing shell
-//! scripts: `cargo xtask test` runs every test; `cargo xtask bless` rewrites the
-//! committed OpenAPI contracts from the code after an intended API change.
+//! scripts. `cargo xtask test` runs every test: the workspace's tests in-process, the
+//! Kafka transport suite against a tansu broker it installs (once, into ~/.cache/shop)
+//! and starts, and then the end-to-end scenarios again against the nine services as
+//! separate processes on that broker. `cargo xtask bless` rewrites the committed
+//! OpenAPI contracts after an intended API change.
 
-use std::process::{Command, ExitStatus};
+use std::{
+    net::{TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, ExitStatus, Stdio},
+    thread::sleep,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -16,20 +25,34 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Run every test of the workspace: unit, router, conformance, bus, contract and
-    /// end-to-end scenarios (with cargo-nextest when installed), then the doc tests.
+    /// Run every test: in-process, then the e2e scenarios on nine processes over Kafka.
     Test {
-        /// Extra arguments for the test runner, e.g. a filter.
+        /// Skip the broker and the distributed pass (in-process tests only).
+        #[arg(long)]
+        in_process_only: bool,
+        /// Extra arguments for the in-process test run, e.g. a filter.
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Install the tansu broker into the cache (what `test` does when it is missing).
+    InstallBroker,
     /// Regenerate contracts/api/*.json from the services' served OpenAPI documents.
     Bless,
 }
 
+/// The tansu release the tests were written against.
+const TANSU_VERSION: &str = "0.6.0";
+/// End-to-end scenarios that always build their own in-process system; the distributed
+/// pass leaves them out rather than run them twice.
+const IN_PROCESS_SCENARIOS: &str = "test(/redelivery|restart|too_many_logins/)";
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Task::Test { args } => test(&args),
+        Task::Test {
+            in_process_only,
+            args,
+        } => test(in_process_only, &args),
+        Task::InstallBroker => install_tansu().map(drop),
         Task::Bless => {
             let status = cargo()
                 .args(["test", "--workspace", "--test", "api", "openapi"])
@@ -44,6 +67,266 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+fn check(what: &str, status: ExitStatus) -> anyhow::Result<()> {
+    if status.success() {
+        Ok(())
+    } else {
+        bail!("{what} failed ({status})")
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+        .join("shop")
+}
+
+/// The tansu binary, installed from crates.io on first use (about ten minutes on two
+/// cores) into a cache outside the checkout, so later runs and fresh clones reuse it.
+fn install_tansu() -> anyhow::Result<PathBuf> {
+    let root = cache_dir().join(format!("tansu-{TANSU_VERSION}"));
+    let binary = root.join("bin/tansu");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    eprintln!(
+        "xtask: installing the tansu Kafka broker {TANSU_VERSION} into {} (once; about ten minutes)",
+        root.display()
+    );
+    let status = cargo()
+        .args(["install", "tansu", "--locked", "--version", TANSU_VERSION])
+        .args(["--features", "dynostore,postgres", "--root"])
+        .arg(&root)
+        .status()
+        .context("running cargo install tansu")?;
+    check("cargo install tansu", status)?;
+    Ok(binary)
+}
+
+/// A block of `n` consecutive ports that are free now. Taken below Linux's ephemeral
+/// range (32768 and up), so an outgoing connection cannot grab one between our check
+/// and the service's bind, as it can with a port the kernel handed out for port 0.
+fn free_ports(n: u16) -> anyhow::Result<Vec<u16>> {
+    let start = 20_000 + (std::process::id() % 500) as u16 * 20;
+    for base in (start..30_000)
+        .step_by(20)
+        .chain((20_000..start).step_by(20))
+    {
+        let held: Vec<TcpListener> = (base..base + n)
+            .map_while(|p| TcpListener::bind(("127.0.0.1", p)).ok())
+            .collect();
+        if held.len() == usize::from(n) {
+            return Ok((base..base + n).collect());
+        }
+    }
+    bail!("no block of {n} free ports between 20000 and 30000")
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Some(status) = child.try_wait()? {
+            bail!("{what} exited before listening ({status})");
+        }
+        if Instant::now() > deadline {
+            bail!("{what} did not listen on port {port} within a minute");
+        }
+        sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// A child process stopped when dropped, whatever way the run ends.
+struct Stopped {
+    what: &'static str,
+    child: Child,
+    /// SIGTERM first (the system drains); otherwise kill at once.
+    graceful: bool,
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if self.graceful {
+            let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    eprintln!("xtask: stopped {}", self.what);
+                    return;
+                }
+                sleep(Duration::from_millis(100));
+            }
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        eprintln!("xtask: stopped {}", self.what);
+    }
+}
+
+fn start_tansu() -> anyhow::Result<(Stopped, String)> {
+    let binary = install_tansu()?;
+    let port = free_ports(1)?[0];
+    let url = format!("tcp://127.0.0.1:{port}");
+    let mut child = Command::new(binary)
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .args(["--storage-engine", "memory://tansu/"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("starting tansu")?;
+    wait_for_port(port, "tansu", &mut child)?;
+    eprintln!("xtask: tansu broker listening on 127.0.0.1:{port}");
+    Ok((
+        Stopped {
+            what: "the tansu broker",
+            child,
+            graceful: false,
+        },
+        format!("127.0.0.1:{port}"),
+    ))
+}
+
+const SERVICES: [&str; 9] = [
+    "gateway",
+    "auth",
+    "user",
+    "product",
+    "cart",
+    "order",
+    "payment",
+    "shipping",
+    "notification",
+];
+
+/// The nine services as processes on the broker, on free ports, in memory.
+fn start_distributed(brokers: &str) -> anyhow::Result<(Stopped, String)> {
+    let status = cargo().args(["build", "-p", "shop"]).status()?;
+    check("cargo build -p shop", status)?;
+    let binary = workspace_root().join("target/debug/shop");
+    let mut command = Command::new(binary);
+    command
+        .args([
+            "up",
+            "--distributed",
+            "--in-memory",
+            "--kafka-brokers",
+            brokers,
+        ])
+        .env("SHOP_BOOTSTRAP_ADMIN_EMAIL", "admin@shop.test")
+        .env("SHOP_BOOTSTRAP_ADMIN_PASSWORD", "admin password for e2e")
+        // Scenarios register and log in many accounts from one address.
+        .env("SHOP_RATE_LIMIT_LOGIN_PER_MINUTE", "10000")
+        .env("SHOP_RATE_LIMIT_REGISTER_PER_MINUTE", "10000")
+        .env("SHOP_BUS_INITIAL_BACKOFF_MS", "50")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    // The broker's port (taken just before) is in use now, so the blocks differ.
+    let ports = free_ports(SERVICES.len() as u16)?;
+    for (service, port) in SERVICES.iter().zip(&ports) {
+        command.env(
+            format!("SHOP_{}_PORT", service.to_uppercase()),
+            port.to_string(),
+        );
+    }
+    let gateway_port = ports[0];
+    let mut child = command.spawn().context("starting shop up --distributed")?;
+    // `up --distributed` prints its banner once every service answers /readyz.
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (ready, banner) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            eprintln!("{line}");
+            if line.starts_with("shop is up") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    let mut system = Stopped {
+        what: "the nine service processes",
+        child,
+        graceful: true,
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while banner.try_recv().is_err() {
+        if let Some(status) = system.child.try_wait()? {
+            bail!("shop up --distributed exited before it was ready ({status})");
+        }
+        if Instant::now() > deadline {
+            bail!("the nine services were not ready within 90 s");
+        }
+        sleep(Duration::from_millis(100));
+    }
+    Ok((system, format!("http://127.0.0.1:{gateway_port}")))
+}
+
+/// Passed, failed and skipped tests, added up over the runs of one `xtask test`.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+    skipped: u64,
+}
+
+impl Tally {
+    /// Reads nextest's summary line (`… 411 tests run: 400 passed, 11 failed, 0 skipped`).
+    fn add_summary(&mut self, line: &str) {
+        let Some((_, counts)) = line.split_once("tests run:") else {
+            return;
+        };
+        for part in counts.split(',') {
+            let mut words = part.split_whitespace();
+            let (Some(n), Some(what)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<u64>() else { continue };
+            match what {
+                "passed" => self.passed += n,
+                "failed" | "timed" => self.failed += n,
+                "skipped" => self.skipped += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Runs nextest, passing its output through, and adds its summary to the tally.
+fn run_nextest(mut command: Command, tally: &mut Tally) -> anyhow::Result<ExitStatus> {
+    use std::io::{BufRead, Write};
+    let mut child = command.stderr(Stdio::piped()).spawn()?;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    for line in std::io::BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+    {
+        let _ = writeln!(std::io::stderr(), "{line}");
+        if line.trim_start().starts_with("Summary") {
+            tally.add_summary(&line);
+        }
+    }
+    Ok(child.wait()?)
+}
+
 fn has_nextest() -> bool {
     cargo()
         .args(["nextest", "--version"])
@@ -51,36 +334,53 @@ fn has_nextest() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn test(args: &[String]) -> anyhow::Result<()> {
-    if has_nextest() {
-        // nextest does not run doc tests; run them first so that nextest's summary is
-        // the last word of the run.
-        let status = cargo()
-            .args(["test", "--workspace", "--doc"])
-            .status()
-            .context("running doc tests")?;
-        check("cargo test --doc", status)?;
-        let status = cargo()
-            .args(["nextest", "run", "--workspace", "--no-fail-fast"])
-            .args(args)
-            .status()
-            .context("running cargo nextest")?;
-        check("cargo nextest run", status)
-    } else {
-        eprintln!("xtask: cargo-nextest not found; using cargo test");
-        let status = cargo()
-            .args(["test", "--workspace", "--no-fail-fast"])
-            .args(args)
-            .status()
-            .context("running cargo test")?;
-        check("cargo test", status)
-    }
+fn test(in_process_only: bool, args: &[String]) -> anyhow::Result<()> {
+    let mut tally = Tally::default();
+    let result = run_all(in_process_only, args, &mut tally);
+    // Last, after the broker and the services have stopped: one line for the whole run.
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.skipped
+    );
+    result
 }
 
-fn check(what: &str, status: ExitStatus) -> anyhow::Result<()> {
-    if status.success() {
-        Ok(())
-    } else {
-        bail!("{what} failed ({status})")
+fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow::Result<()> {
+    if !has_nextest() {
+        bail!("cargo-nextest is needed: cargo install cargo-nextest --locked");
     }
+    // nextest does not run doc tests; run them first so that a test runner's summary
+    // closes the output.
+    let status = cargo().args(["test", "--workspace", "--doc"]).status()?;
+    check("cargo test --doc", status)?;
+
+    let broker = if in_process_only {
+        eprintln!("xtask: --in-process-only: the Kafka suite will say SKIPPED");
+        None
+    } else {
+        Some(start_tansu()?)
+    };
+    let mut run = cargo();
+    run.args(["nextest", "run", "--workspace", "--no-fail-fast"])
+        .args(args);
+    if let Some((_, brokers)) = &broker {
+        run.env("SHOP_TEST_KAFKA_BROKERS", brokers);
+    }
+    check("cargo nextest run (in-process)", run_nextest(run, tally)?)?;
+
+    let Some((_broker, brokers)) = broker else {
+        return Ok(());
+    };
+    eprintln!("xtask: end-to-end scenarios again, on nine processes over Kafka");
+    let (_system, gateway) = start_distributed(&brokers)?;
+    let mut e2e = cargo();
+    e2e.args(["nextest", "run", "-p", "e2e", "--no-fail-fast", "-E"])
+        .arg(format!("not {IN_PROCESS_SCENARIOS}"))
+        .env("E2E_BASE_URL", &gateway)
+        .env("E2E_ADMIN_EMAIL", "admin@shop.test")
+        .env("E2E_ADMIN_PASSWORD", "admin password for e2e");
+    check(
+        "cargo nextest run -p e2e (distributed, Kafka)",
+        run_nextest(e2e, tally)?,
+    )
 }

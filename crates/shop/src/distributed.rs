@@ -67,6 +67,12 @@ impl Processes {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+        // A service that died after its probe answered (or whose port answered for
+        // someone else) fails the start too.
+        if let Some(exited) = processes.exited().await {
+            processes.stop().await;
+            anyhow::bail!("{exited} exited while starting; see its log above");
+        }
         Ok(processes)
     }
 
