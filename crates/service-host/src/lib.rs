@@ -7,6 +7,7 @@
 use std::{path::Path, sync::Arc};
 
 use doc_store::DocumentStore;
+use doc_store_mongo::{MongoConfig, MongoStore};
 use event_bus::{EventBus, InProcessBus};
 use event_bus_kafka::{KafkaBus, KafkaConfig};
 use service_kit::{
@@ -18,12 +19,31 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 /// The service's namespace in the configured store: a file per service under
-/// `data_dir`, or memory.
-pub fn open_store(
+/// `data_dir`, memory, or the service's own MongoDB database.
+pub async fn open_store(
     settings: &Settings,
     name: ServiceName,
 ) -> anyhow::Result<Arc<dyn DocumentStore>> {
     Ok(match settings.storage {
+        StorageKind::Mongodb => {
+            let uri = settings
+                .mongodb_uri
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("storage = mongodb needs SHOP_MONGODB_URI"))?;
+            let config = MongoConfig {
+                uri,
+                database: format!("{}{name}", settings.mongodb_database_prefix),
+                timeout: std::time::Duration::from_millis(settings.mongodb_timeout_ms),
+            };
+            let store = MongoStore::connect(&config)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to MongoDB for {name}: {e}"))?;
+            store
+                .ping()
+                .await
+                .map_err(|e| anyhow::anyhow!("MongoDB for {name} does not answer: {e}"))?;
+            Arc::new(store)
+        }
         StorageKind::Memory => Arc::new(doc_store::EmbeddedStore::in_memory()),
         StorageKind::Disk => {
             let path = settings.data_dir.join(format!("{name}.redb"));
@@ -36,7 +56,8 @@ pub fn open_store(
 pub fn open_in_process_bus(settings: &Settings) -> anyhow::Result<InProcessBus> {
     Ok(match settings.storage {
         StorageKind::Memory => InProcessBus::in_memory(),
-        StorageKind::Disk => {
+        // The in-process log is a file even when the services' data is in MongoDB.
+        StorageKind::Disk | StorageKind::Mongodb => {
             let path = settings.data_dir.join("bus.redb");
             InProcessBus::open(&path).map_err(|e| in_use(&path, e))?
         }
@@ -110,7 +131,7 @@ impl Host {
     pub async fn context(&self) -> anyhow::Result<ServiceContext> {
         Ok(ServiceContext {
             settings: self.settings.clone(),
-            store: open_store(&self.settings, self.name)?,
+            store: open_store(&self.settings, self.name).await?,
             bus: open_bus(&self.settings, self.name).await?,
             verifier: self.verifier.clone(),
             shutdown: self.shutdown.clone(),

@@ -71,6 +71,8 @@ pub enum StorageKind {
     Disk,
     /// Nothing survives the process; for tests and demos.
     Memory,
+    /// MongoDB at `mongodb_uri`, one database per service (`<prefix><service>`).
+    Mongodb,
 }
 
 /// Which transport carries events between services.
@@ -134,6 +136,10 @@ pub struct Settings {
     pub bus_initial_backoff_ms: u64,
     pub log_format: LogFormat,
 
+    pub mongodb_uri: Option<String>,
+    pub mongodb_database_prefix: String,
+    pub mongodb_timeout_ms: u64,
+
     pub bus: BusKind,
     pub kafka_brokers: String,
     /// Used when topics are created at start-up; existing topics are left alone.
@@ -187,6 +193,9 @@ impl Default for Settings {
             bus_max_attempts: 8,
             bus_initial_backoff_ms: 100,
             log_format: LogFormat::Pretty,
+            mongodb_uri: None,
+            mongodb_database_prefix: "shop_".into(),
+            mongodb_timeout_ms: 5_000,
             bus: BusKind::InProcess,
             kafka_brokers: "127.0.0.1:9092".into(),
             kafka_partitions: 3,
@@ -243,6 +252,11 @@ impl Settings {
         if self.bootstrap_admin_email.is_some() != self.bootstrap_admin_password.is_some() {
             return Err(ConfigError(
                 "SHOP_BOOTSTRAP_ADMIN_EMAIL and SHOP_BOOTSTRAP_ADMIN_PASSWORD go together".into(),
+            ));
+        }
+        if self.storage == StorageKind::Mongodb && self.mongodb_uri.is_none() {
+            return Err(ConfigError(
+                "storage = mongodb needs SHOP_MONGODB_URI".into(),
             ));
         }
         match (self.payment_provider.as_str(), &self.payment_provider_url) {

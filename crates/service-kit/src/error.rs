@@ -97,7 +97,10 @@ pub struct ErrorBody {
 }
 
 #[derive(Debug)]
-pub struct ApiError {
+pub struct ApiError(Box<Parts>);
+
+#[derive(Debug)]
+struct Parts {
     code: ErrorCode,
     message: String,
     details: Value,
@@ -108,17 +111,18 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
+        // Boxed: errors travel in every handler's Result, which stays one pointer wide.
+        Self(Box::new(Parts {
             code,
             message: message.into(),
             details: Value::Null,
             retry_after_secs: None,
             cause: None,
-        }
+        }))
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = details;
+        self.0.details = details;
         self
     }
 
@@ -153,14 +157,14 @@ impl ApiError {
             format!("too many requests; retry in {retry_after_secs} s"),
         )
         .with_details(json!({ "retry_after_secs": retry_after_secs }));
-        e.retry_after_secs = Some(retry_after_secs);
+        e.0.retry_after_secs = Some(retry_after_secs);
         e
     }
 
     /// A 500 whose cause goes to the log and never to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         let mut e = Self::new(ErrorCode::Internal, "internal error");
-        e.cause = Some(cause.to_string());
+        e.0.cause = Some(cause.to_string());
         e
     }
 
@@ -169,26 +173,26 @@ impl ApiError {
             ErrorCode::Unavailable,
             "a dependency is unavailable; retry later",
         );
-        e.cause = Some(cause.to_string());
+        e.0.cause = Some(cause.to_string());
         e
     }
 
     pub fn code(&self) -> ErrorCode {
-        self.code
+        self.0.code
     }
 
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            code: self.code.as_str().to_owned(),
-            message: self.message.clone(),
-            details: self.details.clone(),
+            code: self.0.code.as_str().to_owned(),
+            message: self.0.message.clone(),
+            details: self.0.details.clone(),
         }
     }
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
+        write!(f, "{}: {}", self.0.code.as_str(), self.0.message)
     }
 }
 
@@ -196,16 +200,16 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.code.status();
+        let status = self.0.code.status();
         if status.is_server_error() {
             tracing::error!(
-                code = self.code.as_str(),
-                cause = self.cause.as_deref().unwrap_or(&self.message),
+                code = self.0.code.as_str(),
+                cause = self.0.cause.as_deref().unwrap_or(&self.0.message),
                 "request failed"
             );
         }
         let mut response = (status, Json(self.body())).into_response();
-        if let Some(secs) = self.retry_after_secs {
+        if let Some(secs) = self.0.retry_after_secs {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

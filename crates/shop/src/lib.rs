@@ -95,10 +95,10 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
     for (name, listener) in listeners {
         let addr = listener.local_addr()?;
         // The gateway keeps no state of its own.
-        let context = || -> anyhow::Result<ServiceContext> {
-            Ok(ServiceContext {
+        let context = || async {
+            anyhow::Ok(ServiceContext {
                 settings: settings.clone(),
-                store: open_store(&settings, name)?,
+                store: open_store(&settings, name).await?,
                 bus: bus.clone() as Arc<dyn event_bus::EventBus>,
                 verifier: verifier.clone(),
                 shutdown: shutdown.clone(),
@@ -106,15 +106,15 @@ pub async fn start(mut settings: Settings, ports: Ports) -> anyhow::Result<Runni
         };
         let started = async {
             match name {
-                ServiceName::Auth => auth_service::start(context()?, listener).await,
-                ServiceName::User => user_service::start(context()?, listener).await,
-                ServiceName::Product => product_service::start(context()?, listener).await,
-                ServiceName::Cart => cart_service::start(context()?, listener).await,
-                ServiceName::Order => order_service::start(context()?, listener).await,
-                ServiceName::Payment => payment_service::start(context()?, listener).await,
-                ServiceName::Shipping => shipping_service::start(context()?, listener).await,
+                ServiceName::Auth => auth_service::start(context().await?, listener).await,
+                ServiceName::User => user_service::start(context().await?, listener).await,
+                ServiceName::Product => product_service::start(context().await?, listener).await,
+                ServiceName::Cart => cart_service::start(context().await?, listener).await,
+                ServiceName::Order => order_service::start(context().await?, listener).await,
+                ServiceName::Payment => payment_service::start(context().await?, listener).await,
+                ServiceName::Shipping => shipping_service::start(context().await?, listener).await,
                 ServiceName::Notification => {
-                    notification_service::start(context()?, listener).await
+                    notification_service::start(context().await?, listener).await
                 }
                 ServiceName::Gateway => {
                     gateway = Some(addr);

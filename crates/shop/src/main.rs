@@ -131,6 +131,10 @@ fn storage_line(settings: &Settings) -> String {
     match settings.storage {
         StorageKind::Disk => format!("embedded store in {}", settings.data_dir.display()),
         StorageKind::Memory => "in memory (nothing is kept)".to_owned(),
+        StorageKind::Mongodb => format!(
+            "MongoDB, databases {}<service>",
+            settings.mongodb_database_prefix
+        ),
     }
 }
 

@@ -201,16 +201,18 @@ mod tests {
 
         assert_eq!(merged["openapi"], "3.1.0");
         assert_eq!(merged["info"]["title"], TITLE);
-        let paths: Vec<&String> = merged["paths"].as_object().unwrap().keys().collect();
+        let mut paths: Vec<&String> = merged["paths"].as_object().unwrap().keys().collect();
+        paths.sort();
         assert_eq!(
             paths,
             ["/api/v1/auth/login", "/api/v1/users", "/api/v1/users/me"]
         );
-        let schemas: Vec<&String> = merged["components"]["schemas"]
+        let mut schemas: Vec<&String> = merged["components"]["schemas"]
             .as_object()
             .unwrap()
             .keys()
             .collect();
+        schemas.sort();
         assert_eq!(schemas, ["Error", "Login", "Profile"]);
     }
 

@@ -1,0 +1,394 @@
+//! The MongoDB adapter of the document-store port, on the official driver: one
+//! database per service, each stored document `{_id, _v, ...body}`. Indexes (unique ones
+//! included) are created at start-up; guarded writes are `replace_one` / `delete_one`
+//! filtered on `_id` and `_v`; a batch is one multi-document transaction (so MongoDB
+//! must run as a replica set); a duplicate key (E11000) is the port's `Duplicate`. It
+//! must never hold service logic: it translates the port, nothing else.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use doc_store::{
+    CollectionSpec, Document as StoredDocument, DocumentStore, Filter, Page, Query, SortOrder,
+    StoreError, Write,
+};
+use futures::TryStreamExt;
+use mongodb::{
+    Client, ClientSession, Database, IndexModel,
+    bson::{Bson, Document, doc},
+    error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, WriteFailure},
+    options::{ClientOptions, IndexOptions},
+};
+
+/// How to reach MongoDB; from the service's settings.
+#[derive(Debug, Clone)]
+pub struct MongoConfig {
+    pub uri: String,
+    /// The service's own database, e.g. `shop_order`.
+    pub database: String,
+    /// Server selection and connection timeout.
+    pub timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct MongoStore {
+    client: Client,
+    db: Database,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+const DUPLICATE_KEY: i32 = 11000;
+const NAMESPACE_EXISTS: i32 = 48;
+const TRANSACTION_ATTEMPTS: u32 = 5;
+
+impl MongoStore {
+    pub async fn connect(config: &MongoConfig) -> Result<Self, StoreError> {
+        let mut options = ClientOptions::parse(&config.uri)
+            .await
+            .map_err(unavailable)?;
+        options.server_selection_timeout = Some(config.timeout);
+        options.connect_timeout = Some(config.timeout);
+        options.app_name = Some(config.database.clone());
+        let client = Client::with_options(options).map_err(unavailable)?;
+        let db = client.database(&config.database);
+        Ok(Self { client, db })
+    }
+
+    fn collection(&self, name: &str) -> mongodb::Collection<Document> {
+        self.db.collection(name)
+    }
+}
+
+/// A port body as stored: the body's fields plus `_id` and `_v`.
+fn to_stored(id: &str, version: u64, body: &serde_json::Value) -> Result<Document, StoreError> {
+    let mut stored = match Bson::try_from(body.clone()).map_err(unavailable)? {
+        Bson::Document(d) => d,
+        other => doc! { "value": other },
+    };
+    stored.insert("_id", id);
+    stored.insert("_v", i64::try_from(version).map_err(unavailable)?);
+    Ok(stored)
+}
+
+fn from_stored(collection: &str, mut stored: Document) -> Result<StoredDocument, StoreError> {
+    let id = stored
+        .remove("_id")
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .ok_or_else(|| StoreError::Corrupt {
+            collection: collection.to_owned(),
+            id: String::new(),
+            reason: "no string _id".into(),
+        })?;
+    let version = match stored.remove("_v") {
+        Some(Bson::Int64(v)) => v as u64,
+        Some(Bson::Int32(v)) => v as u64,
+        _ => {
+            return Err(StoreError::Corrupt {
+                collection: collection.to_owned(),
+                id,
+                reason: "no _v version".into(),
+            });
+        }
+    };
+    Ok(StoredDocument {
+        id,
+        version,
+        body: Bson::Document(stored).into_relaxed_extjson(),
+    })
+}
+
+/// Text matched literally: every character that is not a letter or digit is escaped.
+fn escape_regex(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let escape = !c.is_alphanumeric() && c != ' ';
+            escape.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+fn filter_of(query: &Query) -> Result<Document, StoreError> {
+    let mut filter = Document::new();
+    for f in &query.filters {
+        match f {
+            Filter::Eq(field, value) => {
+                filter.insert(field, Bson::try_from(value.clone()).map_err(unavailable)?);
+            }
+            Filter::Contains(field, text) => {
+                filter.insert(
+                    field,
+                    doc! { "$regex": escape_regex(text), "$options": "i" },
+                );
+            }
+        }
+    }
+    Ok(filter)
+}
+
+/// The field of a duplicate-key error, from the index name (`email_1` -> `email`).
+fn duplicate_field(e: &MongoError) -> Option<String> {
+    let message = match e.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(w)) if w.code == DUPLICATE_KEY => &w.message,
+        ErrorKind::Command(c) if c.code == DUPLICATE_KEY => &c.message,
+        _ => return None,
+    };
+    let index = message
+        .split("index: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("_id_");
+    Some(match index {
+        "_id_" => "_id".to_owned(),
+        other => other.trim_end_matches("_1").to_owned(),
+    })
+}
+
+enum Failure {
+    Store(StoreError),
+    Mongo(MongoError),
+}
+
+impl MongoStore {
+    async fn apply(&self, session: &mut ClientSession, write: &Write) -> Result<(), Failure> {
+        match write {
+            Write::Insert {
+                collection,
+                id,
+                body,
+            } => {
+                let stored = to_stored(id, 1, body).map_err(Failure::Store)?;
+                self.collection(collection)
+                    .insert_one(stored)
+                    .session(&mut *session)
+                    .await
+                    .map(drop)
+                    .map_err(|e| match duplicate_field(&e) {
+                        Some(field) => Failure::Store(StoreError::Duplicate {
+                            collection: collection.clone(),
+                            field,
+                        }),
+                        None => Failure::Mongo(e),
+                    })
+            }
+            Write::Update {
+                collection,
+                id,
+                expected_version,
+                body,
+            } => {
+                let stored = to_stored(id, expected_version + 1, body).map_err(Failure::Store)?;
+                let guard = doc! { "_id": id, "_v": *expected_version as i64 };
+                let result = self
+                    .collection(collection)
+                    .replace_one(guard, stored)
+                    .session(&mut *session)
+                    .await
+                    .map_err(|e| match duplicate_field(&e) {
+                        Some(field) => Failure::Store(StoreError::Duplicate {
+                            collection: collection.clone(),
+                            field,
+                        }),
+                        None => Failure::Mongo(e),
+                    })?;
+                if result.matched_count == 0 {
+                    return Err(Failure::Store(StoreError::VersionConflict {
+                        collection: collection.clone(),
+                        id: id.clone(),
+                    }));
+                }
+                Ok(())
+            }
+            Write::Delete {
+                collection,
+                id,
+                expected_version,
+            } => {
+                let guard = doc! { "_id": id, "_v": *expected_version as i64 };
+                let result = self
+                    .collection(collection)
+                    .delete_one(guard)
+                    .session(&mut *session)
+                    .await
+                    .map_err(Failure::Mongo)?;
+                if result.deleted_count == 0 {
+                    return Err(Failure::Store(StoreError::VersionConflict {
+                        collection: collection.clone(),
+                        id: id.clone(),
+                    }));
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl DocumentStore for MongoStore {
+    async fn ensure_collections(&self, specs: &[CollectionSpec]) -> Result<(), StoreError> {
+        for spec in specs {
+            // Transactions cannot create collections on older servers: create them now.
+            match self.db.create_collection(spec.name).await {
+                Ok(()) => {}
+                Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) =>
+                    {}
+                Err(e) => return Err(unavailable(e)),
+            }
+            let collection = self.collection(spec.name);
+            for field in spec.unique {
+                // Only string values are indexed, so absent and null values do not
+                // collide: the port's unique keys are sparse.
+                let options = IndexOptions::builder()
+                    .unique(true)
+                    .partial_filter_expression(doc! { *field: { "$type": "string" } })
+                    .build();
+                collection
+                    .create_index(
+                        IndexModel::builder()
+                            .keys(doc! { *field: 1 })
+                            .options(options)
+                            .build(),
+                    )
+                    .await
+                    .map_err(unavailable)?;
+            }
+            for field in spec.indexed {
+                collection
+                    .create_index(IndexModel::builder().keys(doc! { *field: 1 }).build())
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(&self, collection: &str, id: &str) -> Result<Option<StoredDocument>, StoreError> {
+        self.collection(collection)
+            .find_one(doc! { "_id": id })
+            .await
+            .map_err(unavailable)?
+            .map(|d| from_stored(collection, d))
+            .transpose()
+    }
+
+    async fn find(&self, collection: &str, query: &Query) -> Result<Page, StoreError> {
+        let filter = filter_of(query)?;
+        let mut sort = Document::new();
+        if let Some((field, order)) = &query.sort {
+            sort.insert(field, if *order == SortOrder::Asc { 1 } else { -1 });
+        }
+        // Ties broken by id, as the port promises, so pages are stable.
+        if !sort.contains_key("_id") {
+            sort.insert("_id", 1);
+        }
+        let coll = self.collection(collection);
+        let total = coll
+            .count_documents(filter.clone())
+            .await
+            .map_err(unavailable)?;
+        let mut find = coll.find(filter).sort(sort).skip(query.skip);
+        if let Some(limit) = query.limit {
+            find = find.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+        }
+        let items = find
+            .await
+            .map_err(unavailable)?
+            .try_collect::<Vec<Document>>()
+            .await
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|d| from_stored(collection, d))
+            .collect::<Result<_, _>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut session = self.client.start_session().await.map_err(unavailable)?;
+            session.start_transaction().await.map_err(unavailable)?;
+            let mut failure = None;
+            for write in &writes {
+                if let Err(f) = self.apply(&mut session, write).await {
+                    failure = Some(f);
+                    break;
+                }
+            }
+            let outcome = match failure {
+                None => session.commit_transaction().await.map_err(Failure::Mongo),
+                Some(f) => {
+                    let _ = session.abort_transaction().await;
+                    Err(f)
+                }
+            };
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(Failure::Store(e)) => return Err(e),
+                // A transaction that raced another one is retried whole, as the driver
+                // documentation advises for the TransientTransactionError label.
+                Err(Failure::Mongo(e))
+                    if e.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                        && attempt < TRANSACTION_ATTEMPTS =>
+                {
+                    tracing::debug!(attempt, error = %e, "retrying a transient transaction error");
+                }
+                Err(Failure::Mongo(e)) if e.contains_label(TRANSIENT_TRANSACTION_ERROR) => {
+                    // A write conflict with another transaction is a lost race.
+                    let (collection, id) = match &writes[0] {
+                        Write::Insert { collection, id, .. }
+                        | Write::Update { collection, id, .. }
+                        | Write::Delete { collection, id, .. } => (collection.clone(), id.clone()),
+                    };
+                    return Err(StoreError::VersionConflict { collection, id });
+                }
+                Err(Failure::Mongo(e)) => return Err(unavailable(e)),
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map(drop)
+            .map_err(unavailable)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contains_text_is_matched_literally() {
+        assert_eq!(escape_regex("a.b*c"), "a\\.b\\*c");
+        assert_eq!(escape_regex("Blue mug"), "Blue mug");
+    }
+
+    #[test]
+    fn a_body_round_trips_through_its_stored_form() {
+        let body = serde_json::json!({"email": "a@x.io", "n": 3, "big": 9_007_199_254_740_993_i64,
+            "nested": {"list": [1, "two", null]}, "flag": true});
+        let stored = to_stored("id-1", 7, &body).unwrap();
+        let back = from_stored("c", stored).unwrap();
+        assert_eq!((back.id.as_str(), back.version), ("id-1", 7));
+        assert_eq!(back.body, body);
+    }
+
+    #[test]
+    fn filters_translate_to_mongodb_queries() {
+        let q = Query::eq("team", "red").and_contains("name", "mug.");
+        let f = filter_of(&q).unwrap();
+        assert_eq!(f.get_str("team").unwrap(), "red");
+        assert_eq!(
+            f.get_document("name").unwrap().get_str("$regex").unwrap(),
+            "mug\\."
+        );
+    }
+}
