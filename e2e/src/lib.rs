@@ -25,15 +25,20 @@ impl Target {
     /// `E2E_BASE_URL` if set, else the embedded system in this process.
     pub async fn from_env() -> anyhow::Result<Self> {
         match std::env::var("E2E_BASE_URL") {
-            Ok(url) => Ok(Self {
-                base_url: url.trim_end_matches('/').to_owned(),
-                admin_email: std::env::var("E2E_ADMIN_EMAIL")
-                    .unwrap_or_else(|_| ADMIN_EMAIL.into()),
-                admin_password: std::env::var("E2E_ADMIN_PASSWORD")
-                    .unwrap_or_else(|_| ADMIN_PASSWORD.into()),
-                system: None,
-            }),
+            Ok(url) => Ok(Self::remote(&url)),
             Err(_) => Self::in_process(&[]).await,
+        }
+    }
+
+    /// A running system at `base_url`; the admin from `E2E_ADMIN_EMAIL` and
+    /// `E2E_ADMIN_PASSWORD`, or the defaults the test command bootstraps.
+    pub fn remote(base_url: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            admin_email: std::env::var("E2E_ADMIN_EMAIL").unwrap_or_else(|_| ADMIN_EMAIL.into()),
+            admin_password: std::env::var("E2E_ADMIN_PASSWORD")
+                .unwrap_or_else(|_| ADMIN_PASSWORD.into()),
+            system: None,
         }
     }
 

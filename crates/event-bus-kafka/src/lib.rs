@@ -35,6 +35,10 @@ pub struct KafkaConfig {
     pub replication: i32,
     /// Names this process in the broker's logs.
     pub client_id: String,
+    /// How long a fetch may wait for data (`fetch.wait.max.ms`). Kafka answers a
+    /// waiting fetch as soon as data arrives; brokers that hold it for the whole wait
+    /// (tansu does) add this much latency to every event, so keep it short for them.
+    pub fetch_wait_max_ms: u32,
 }
 
 #[derive(Clone)]
@@ -134,6 +138,10 @@ impl KafkaBus {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
+            .set(
+                "fetch.wait.max.ms",
+                self.config.fetch_wait_max_ms.to_string(),
+            )
             .set("session.timeout.ms", "10000");
         config
     }

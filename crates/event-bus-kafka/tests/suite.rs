@@ -17,6 +17,7 @@ async fn broker() -> Option<Arc<dyn EventBus>> {
         partitions: 3,
         replication: 1,
         client_id: "event-bus-kafka-tests".into(),
+        fetch_wait_max_ms: 100,
     })
     .await
     .expect("the test broker accepts connections and topic creation");

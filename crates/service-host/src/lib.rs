@@ -74,6 +74,7 @@ pub async fn open_bus(settings: &Settings, name: ServiceName) -> anyhow::Result<
                 partitions: settings.kafka_partitions,
                 replication: settings.kafka_replication,
                 client_id: format!("shop-{name}"),
+                fetch_wait_max_ms: settings.kafka_fetch_wait_max_ms,
             })
             .await
             .map_err(|e| {

@@ -145,6 +145,9 @@ pub struct Settings {
     /// Used when topics are created at start-up; existing topics are left alone.
     pub kafka_partitions: i32,
     pub kafka_replication: i32,
+    /// librdkafka's `fetch.wait.max.ms`: the most an event can wait on a broker that
+    /// does not answer a waiting fetch early.
+    pub kafka_fetch_wait_max_ms: u32,
 
     /// `simulated` (built in; cards 4242424242424242 approved, 4000000000000002
     /// declined) or `http` (a real provider at `payment_provider_url`).
@@ -200,6 +203,7 @@ impl Default for Settings {
             kafka_brokers: "127.0.0.1:9092".into(),
             kafka_partitions: 3,
             kafka_replication: 1,
+            kafka_fetch_wait_max_ms: 100,
             payment_provider: "simulated".into(),
             payment_provider_url: None,
             payment_provider_timeout_ms: 5_000,
