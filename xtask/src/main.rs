@@ -363,6 +363,8 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     let mut run = cargo();
     run.args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(args);
+    // The fault tests run after, on a broker of their own.
+    let mut excluded = vec!["(package(shop) and binary(faults))"];
     // The MongoDB adapter's conformance suite needs a MongoDB: the one at
     // SHOP_TEST_MONGODB_URI, or one testcontainers starts where Docker runs.
     let docker = std::env::var_os("DOCKER_HOST").is_some()
@@ -377,10 +379,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
              no Docker engine runs here for testcontainers); set SHOP_TEST_MONGODB_URI to a \
              replica set to run it"
         );
-        run.args([
-            "-E",
-            "not (package(doc-store-mongo) and binary(conformance))",
-        ]);
+        excluded.push("(package(doc-store-mongo) and binary(conformance))");
         // nextest leaves a filtered-out binary out of its count; count its checks here
         // so the run's last line reports them as skipped.
         let listed = cargo()
@@ -397,6 +396,8 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
             .output()?;
         tally.skipped += String::from_utf8_lossy(&listed.stdout).lines().count() as u64;
     }
+    // nextest ORs several -E filters, so the exclusions go in one expression.
+    run.arg("-E").arg(format!("not ({})", excluded.join(" or ")));
     if let Some((_, brokers)) = &broker {
         run.env("SHOP_TEST_KAFKA_BROKERS", brokers);
     }
@@ -405,6 +406,27 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     let Some((_broker, brokers)) = broker else {
         return Ok(());
     };
+
+    eprintln!("xtask: fault tests, on a fresh broker of their own");
+    {
+        let (_faults_broker, fresh) = start_tansu()?;
+        let mut faults = cargo();
+        faults
+            .args([
+                "nextest",
+                "run",
+                "-p",
+                "shop",
+                "--test",
+                "faults",
+                "--no-fail-fast",
+            ])
+            .env("SHOP_TEST_FAULTS_KAFKA_BROKERS", &fresh);
+        check(
+            "cargo nextest run (fault tests)",
+            run_nextest(faults, tally)?,
+        )?;
+    }
     eprintln!("xtask: end-to-end scenarios again, on nine processes over Kafka");
     let (_system, gateway) = start_distributed(&brokers)?;
     let mut e2e = cargo();
