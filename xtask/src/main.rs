@@ -397,7 +397,8 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
         tally.skipped += String::from_utf8_lossy(&listed.stdout).lines().count() as u64;
     }
     // nextest ORs several -E filters, so the exclusions go in one expression.
-    run.arg("-E").arg(format!("not ({})", excluded.join(" or ")));
+    run.arg("-E")
+        .arg(format!("not ({})", excluded.join(" or ")));
     if let Some((_, brokers)) = &broker {
         run.env("SHOP_TEST_KAFKA_BROKERS", brokers);
     }

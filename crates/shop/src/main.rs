@@ -45,12 +45,26 @@ enum Command {
         #[arg(long, requires = "distributed")]
         kafka_brokers: Option<String>,
     },
+    /// Events parked on a dead-letter list after their retries: list or replay them,
+    /// on the bus the settings name (SHOP_BUS, SHOP_KAFKA_BROKERS, SHOP_DATA_DIR).
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Run one service in this process, configured by SHOP_* variables (what
     /// `up --distributed` starts nine of, and what a container runs).
     Serve {
         #[arg(value_enum)]
         service: Service,
     },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// Show the parked events of a topic (an event type, e.g. order.created).
+    List { topic: String },
+    /// Publish a topic's parked events again; consumers are idempotent.
+    Replay { topic: String },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -70,6 +84,7 @@ enum Service {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve { service } => serve(service).await,
+        Command::Dlq { action } => dlq(action).await,
         Command::Up {
             data_dir,
             in_memory,
@@ -103,6 +118,31 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+}
+
+async fn dlq(action: DlqAction) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    // The in-process log is a file another running shop holds open; stop it first.
+    let bus = service_host::open_bus(&settings, ServiceName::Gateway).await?;
+    match action {
+        DlqAction::List { topic } => {
+            let parked = bus.parked(&topic).await?;
+            if parked.is_empty() {
+                println!("no parked events on {topic}");
+            }
+            for p in parked {
+                println!(
+                    "{}  key {}  group {}  after {} attempts: {}",
+                    p.event.id, p.event.key, p.group, p.attempts, p.error
+                );
+            }
+        }
+        DlqAction::Replay { topic } => {
+            let n = bus.replay_parked(&topic).await?;
+            println!("replayed {n} parked events on {topic}");
+        }
+    }
+    Ok(())
 }
 
 async fn serve(service: Service) -> anyhow::Result<()> {
