@@ -146,13 +146,12 @@ impl KafkaBus {
         config
     }
 
-    /// Reads a dead-letter topic from the replay group's position to its end; with
-    /// `advance`, the replay group's offsets move past what was read.
+    /// Reads a dead-letter topic from the replay group's position to its end, with the
+    /// positions just past what was read (what a replay commits once done).
     async fn read_parked(
         &self,
         topic: &str,
-        advance: bool,
-    ) -> Result<Vec<(ParkedEvent, String)>, BusError> {
+    ) -> Result<(Vec<(ParkedEvent, String)>, TopicPartitionList), BusError> {
         let consumer: BaseConsumer = self
             .consumer_config(REPLAY_GROUP)
             .create()
@@ -205,12 +204,7 @@ impl KafkaBus {
                 done.add_partition_offset(&dlq, p, Offset::Offset(next))
                     .map_err(unavailable)?;
             }
-            if advance && done.count() > 0 {
-                consumer
-                    .commit(&done, CommitMode::Sync)
-                    .map_err(unavailable)?;
-            }
-            Ok(parked)
+            Ok((parked, done))
         })
         .await
         .map_err(unavailable)?
@@ -304,23 +298,29 @@ impl EventBus for KafkaBus {
     }
 
     async fn parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
-        Ok(self
-            .read_parked(topic, false)
-            .await?
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect())
+        let (parked, _) = self.read_parked(topic).await?;
+        Ok(parked.into_iter().map(|(p, _)| p).collect())
     }
 
     async fn replay_parked(&self, topic: &str) -> Result<usize, BusError> {
-        let parked = self.read_parked(topic, false).await?;
+        let (parked, read_up_to) = self.read_parked(topic).await?;
         for (p, original) in &parked {
             self.send(original, &p.event, event_headers(&p.event))
                 .await?;
         }
-        // Only once every event is back on its topic does the replay group move on: a
-        // crash in between replays them again, which idempotent consumers absorb.
-        self.read_parked(topic, true).await?;
+        // Only once every event is back on its topic does the replay group move on, and
+        // only past what was replayed: an event parked meanwhile stays parked. A crash
+        // in between replays them again, which idempotent consumers absorb.
+        if read_up_to.count() > 0 {
+            let consumer: BaseConsumer = self
+                .consumer_config(REPLAY_GROUP)
+                .create()
+                .map_err(unavailable)?;
+            tokio::task::spawn_blocking(move || consumer.commit(&read_up_to, CommitMode::Sync))
+                .await
+                .map_err(unavailable)?
+                .map_err(unavailable)?;
+        }
         Ok(parked.len())
     }
 }

@@ -234,25 +234,36 @@ impl Inner {
             .collect()
     }
 
+    /// Moves a topic's parked events back onto its log. The dead-letter list is read,
+    /// re-appended and cleared in one write transaction: an event parked meanwhile
+    /// waits for the transaction and stays parked, rather than being cleared unreplayed.
     fn take_parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
-        let parked = self.parked(topic)?;
+        let txn = self.db.begin_write().map_err(unavailable)?;
+        let parked: Vec<ParkedEvent> = {
+            let dlq = txn
+                .open_table(TableDefinition::<u64, &[u8]>::new(&dlq_table(topic)))
+                .map_err(unavailable)?;
+            dlq.iter()
+                .map_err(unavailable)?
+                .map(|entry| {
+                    let (_, bytes) = entry.map_err(unavailable)?;
+                    serde_json::from_slice(bytes.value()).map_err(unavailable)
+                })
+                .collect::<Result<_, _>>()?
+        };
         if parked.is_empty() {
             return Ok(parked);
         }
-        let events: Vec<Envelope> = parked.iter().map(|p| p.event.clone()).collect();
-        // Re-append and clear in one transaction, so a crash neither loses nor doubles them.
-        let txn = self.db.begin_write().map_err(unavailable)?;
         {
-            let name = log_table(topic);
             let mut log = txn
-                .open_table(TableDefinition::<u64, &[u8]>::new(&name))
+                .open_table(TableDefinition::<u64, &[u8]>::new(&log_table(topic)))
                 .map_err(unavailable)?;
             let next = log
                 .last()
                 .map_err(unavailable)?
                 .map_or(0, |(k, _)| k.value() + 1);
-            for (offset, event) in (next..).zip(&events) {
-                let bytes = serde_json::to_vec(event).map_err(unavailable)?;
+            for (offset, p) in (next..).zip(&parked) {
+                let bytes = serde_json::to_vec(&p.event).map_err(unavailable)?;
                 log.insert(offset, bytes.as_slice()).map_err(unavailable)?;
             }
         }
