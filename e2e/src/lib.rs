@@ -405,3 +405,55 @@ impl Client {
         }
     }
 }
+
+impl Client {
+    /// As the admin: marks an order's shipment delivered, once the order awaits it, and
+    /// waits for the order to say so.
+    pub async fn deliver(&self, customer: &Client, order_id: &str) -> anyhow::Result<()> {
+        customer.order_status(order_id, "awaiting_shipment").await?;
+        let shipment = customer.shipment_of(order_id).await?;
+        let id = shipment["id"].as_str().unwrap_or_default();
+        let reply = self
+            .post(&format!("/shipments/{id}/deliver"), json!({}))
+            .await?;
+        anyhow::ensure!(reply.status == StatusCode::OK, "deliver {id}: {reply:?}");
+        customer.order_status(order_id, "delivered").await?;
+        Ok(())
+    }
+
+    /// Everything the admin and the given customers can see of the system: every order,
+    /// payment and shipment, the stock of the given products, and each customer's
+    /// notification count. Two equal snapshots mean nothing observable changed.
+    pub async fn snapshot(
+        &self,
+        customers: &[&Client],
+        products: &[&str],
+    ) -> anyhow::Result<Value> {
+        // When a list was read is not state.
+        let list = |path: &'static str| async move {
+            let mut body = self.get(path).await?.body;
+            if let Some(items) = body["items"].as_array_mut() {
+                for item in items {
+                    item.as_object_mut().map(|o| o.remove("updated_at"));
+                }
+            }
+            anyhow::Ok(body)
+        };
+        let mut stock = Vec::new();
+        for product in products {
+            stock.push(self.stock_of(product).await?);
+        }
+        let mut notifications = Vec::new();
+        for customer in customers {
+            notifications
+                .push(customer.get("/notifications?per_page=100").await?.body["total"].clone());
+        }
+        Ok(json!({
+            "orders": list("/orders?per_page=100").await?,
+            "payments": list("/payments?per_page=100").await?,
+            "shipments": list("/shipments?per_page=100").await?,
+            "stock": stock,
+            "notifications": notifications,
+        }))
+    }
+}
