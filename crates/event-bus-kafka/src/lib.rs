@@ -138,6 +138,11 @@ impl KafkaBus {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
+            // Nothing here writes transactionally, so read_committed (librdkafka's
+            // default) would read the same records; and tansu 0.6.0 on PostgreSQL 15
+            // fails its read_committed "latest offset" query (a subquery without an
+            // alias, accepted from PostgreSQL 16), which the dead-letter reads ask for.
+            .set("isolation.level", "read_uncommitted")
             .set(
                 "fetch.wait.max.ms",
                 self.config.fetch_wait_max_ms.to_string(),

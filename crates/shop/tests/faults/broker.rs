@@ -1,0 +1,285 @@
+//! A tansu broker owned by one test, and what a test needs to see inside a Kafka
+//! broker: every record of every topic, and how far each consumer group has come.
+//! Each test starts its own broker because the services' consumer groups are named
+//! after the services: two systems on one broker would share (and split) them.
+
+use std::{
+    collections::BTreeMap,
+    net::TcpStream,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use rdkafka::{
+    ClientConfig, Message, Offset, TopicPartitionList,
+    consumer::{BaseConsumer, Consumer},
+    message::{Header, Headers, OwnedHeaders},
+    producer::{FutureProducer, FutureRecord},
+};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Broker {
+    binary: PathBuf,
+    storage: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// A tansu broker from `SHOP_TEST_TANSU` on a free port, storing in `storage`
+    /// (`memory://…` or `postgres://…`); `None` (and the reason on stderr) without it.
+    pub fn start(storage: &str) -> Option<Self> {
+        let Some(binary) = std::env::var_os("SHOP_TEST_TANSU") else {
+            eprintln!(
+                "SKIPPED: SHOP_TEST_TANSU (the tansu broker binary) is not set; \
+                 cargo xtask test installs tansu and sets it"
+            );
+            return None;
+        };
+        let mut broker = Self {
+            binary: binary.into(),
+            storage: storage.to_owned(),
+            port: crate::system::free_ports(1)[0],
+            child: None,
+        };
+        broker.restart();
+        Some(broker)
+    }
+
+    /// `host:port` for `bootstrap.servers`.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: the broker dies as in a crash, with connections open.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// Starts the broker again on the same port and storage, and waits until it listens.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "the broker is running");
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let mut child = Command::new(&self.binary)
+            .args(["broker", "--listener-url", &url])
+            .args(["--advertised-listener-url", &url])
+            .args(["--storage-engine", &self.storage])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("tansu starts");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("tansu exited before listening: {status}");
+            }
+            assert!(Instant::now() < deadline, "tansu did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.child = Some(child);
+    }
+
+    fn client(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", self.address())
+            // As the services' consumers (see event-bus-kafka): tansu 0.6.0 on
+            // PostgreSQL 15 cannot answer read_committed offset queries.
+            .set("isolation.level", "read_uncommitted");
+        config
+    }
+
+    /// How many records each dead-letter topic holds.
+    pub fn parked(&self) -> BTreeMap<String, i64> {
+        let consumer: BaseConsumer = self.client().create().expect("a consumer");
+        let mut parked = BTreeMap::new();
+        for ((topic, _), (low, high)) in watermarks(&consumer, |t| t.ends_with(".dlq")) {
+            *parked.entry(topic).or_default() += high - low;
+        }
+        parked
+    }
+
+    /// Reads every record ever written to an application topic and writes each once
+    /// more, byte for byte (key, value and headers), to the same topic: every consumer
+    /// group receives every event a second time, as after a producer's retry or an
+    /// outbox relay that crashed between sending and marking sent. Returns the number
+    /// of records copied per topic.
+    pub async fn publish_everything_again(&self) -> BTreeMap<String, usize> {
+        let config = self.client();
+        let records = tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = config
+                .clone()
+                .set("group.id", "fault-test-copier")
+                .set("enable.auto.commit", "false")
+                .create()
+                .expect("a consumer");
+            let mut ends = BTreeMap::new();
+            let mut assignment = TopicPartitionList::new();
+            for ((topic, partition), (low, high)) in watermarks(&consumer, |t| !t.ends_with(".dlq"))
+            {
+                if high > low {
+                    assignment
+                        .add_partition_offset(&topic, partition, Offset::Offset(low))
+                        .unwrap();
+                    ends.insert((topic, partition), high);
+                }
+            }
+            consumer.assign(&assignment).expect("assign");
+            let mut records = Vec::new();
+            while !ends.is_empty() {
+                let message = consumer
+                    .poll(TIMEOUT)
+                    .expect("the topics' records arrive")
+                    .expect("a record");
+                let at = (message.topic().to_owned(), message.partition());
+                if ends
+                    .get(&at)
+                    .is_some_and(|end| message.offset() + 1 >= *end)
+                {
+                    ends.remove(&at);
+                }
+                let headers = message.headers().map(|h| {
+                    h.iter()
+                        .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                        .collect::<Vec<_>>()
+                });
+                records.push((
+                    at.0,
+                    message.key().map(<[u8]>::to_vec),
+                    message.payload().map(<[u8]>::to_vec),
+                    headers.unwrap_or_default(),
+                ));
+            }
+            records
+        })
+        .await
+        .unwrap();
+
+        let producer: FutureProducer = self
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .create()
+            .expect("a producer");
+        let mut copied = BTreeMap::new();
+        for (topic, key, payload, headers) in &records {
+            let mut owned = OwnedHeaders::new();
+            for (key, value) in headers {
+                owned = owned.insert(Header {
+                    key,
+                    value: value.as_deref(),
+                });
+            }
+            let mut record = FutureRecord::<[u8], [u8]>::to(topic).headers(owned);
+            if let Some(key) = key {
+                record = record.key(key.as_slice());
+            }
+            if let Some(payload) = payload {
+                record = record.payload(payload.as_slice());
+            }
+            producer
+                .send(record, TIMEOUT)
+                .await
+                .unwrap_or_else(|(e, _)| panic!("copy to {topic}: {e}"));
+            *copied.entry(topic.clone()).or_default() += 1;
+        }
+        copied
+    }
+
+    /// Waits until each of `groups` has committed every record of every partition it
+    /// consumes (has committed on), twice in a row a second apart, so that effects that
+    /// publish further events have had their turn too.
+    pub async fn wait_until_consumed(&self, groups: &[&str]) {
+        let config = self.client();
+        let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
+        tokio::task::spawn_blocking(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            let mut settled = 0;
+            while settled < 2 {
+                let behind = lag(&config, &groups);
+                if behind.is_empty() {
+                    settled += 1;
+                } else {
+                    settled = 0;
+                    assert!(
+                        Instant::now() < deadline,
+                        "consumer groups still behind after a minute: {behind:?}"
+                    );
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+        .await
+        .unwrap();
+    }
+}
+
+/// The partitions where a group's committed offset is behind the high watermark.
+fn lag(config: &ClientConfig, groups: &[String]) -> Vec<(String, String, i32, i64)> {
+    let probe: BaseConsumer = config.create().expect("a consumer");
+    let ends = watermarks(&probe, |_| true);
+    let mut all = TopicPartitionList::new();
+    for (topic, partition) in ends.keys() {
+        all.add_partition(topic, *partition);
+    }
+    let mut behind = Vec::new();
+    for group in groups {
+        // Reading a group's committed offsets does not join the group.
+        let reader: BaseConsumer = config
+            .clone()
+            .set("group.id", group)
+            .create()
+            .expect("a consumer");
+        let committed = reader
+            .committed_offsets(all.clone(), TIMEOUT)
+            .expect("committed offsets");
+        for element in committed.elements() {
+            let Offset::Offset(at) = element.offset() else {
+                continue;
+            };
+            let (_, end) = ends[&(element.topic().to_owned(), element.partition())];
+            if at < end {
+                behind.push((
+                    group.clone(),
+                    element.topic().to_owned(),
+                    element.partition(),
+                    end - at,
+                ));
+            }
+        }
+    }
+    behind
+}
+
+/// Low and high watermarks of every partition of the topics `include` accepts
+/// (the broker's internal topics apart).
+fn watermarks(
+    consumer: &BaseConsumer,
+    include: impl Fn(&str) -> bool,
+) -> BTreeMap<(String, i32), (i64, i64)> {
+    let metadata = consumer.fetch_metadata(None, TIMEOUT).expect("metadata");
+    let mut marks = BTreeMap::new();
+    for topic in metadata.topics() {
+        if topic.name().starts_with("__") || !include(topic.name()) {
+            continue;
+        }
+        for partition in topic.partitions() {
+            let mark = consumer
+                .fetch_watermarks(topic.name(), partition.id(), TIMEOUT)
+                .expect("watermarks");
+            marks.insert((topic.name().to_owned(), partition.id()), mark);
+        }
+    }
+    marks
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
