@@ -55,6 +55,11 @@ pub fn dlq_topic(topic: &str) -> String {
     format!("{topic}.dlq")
 }
 
+/// librdkafka backs off up to 10 s between reconnections; after a broker restart that
+/// leaves topics idle for seconds after the broker is back. Kafka's Java clients cap
+/// it at 1 s, and so do we.
+const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
+
 impl KafkaBus {
     /// Connects and creates every event type's topic and dead-letter topic.
     pub async fn connect(config: KafkaConfig) -> Result<Self, BusError> {
@@ -64,6 +69,7 @@ impl KafkaBus {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", "30000")
+            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS)
             .create()
             .map_err(unavailable)?;
         let bus = Self {
@@ -147,7 +153,8 @@ impl KafkaBus {
                 "fetch.wait.max.ms",
                 self.config.fetch_wait_max_ms.to_string(),
             )
-            .set("session.timeout.ms", "10000");
+            .set("session.timeout.ms", "10000")
+            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS);
         config
     }
 

@@ -14,7 +14,9 @@ use std::{
 use event_contracts::{Envelope, Role, UserRegistered};
 use tokio_util::sync::CancellationToken;
 
-use crate::{BoxError, BusMetrics, EventBus, EventHandler, RetryPolicy, Subscription, handler_fn};
+use crate::{
+    BoxError, BusMetrics, EventBus, EventHandler, RetryPolicy, Subscription, handler_fn, too_early,
+};
 
 const TOPIC: &str = "user.registered";
 /// Generous: a broker's group join and rebalance take seconds.
@@ -70,6 +72,7 @@ fn subscription(group: &str, handler: Arc<dyn EventHandler>, max_attempts: u32) 
             max_attempts,
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(50),
+            early_wait: PATIENCE,
         },
         metrics: BusMetrics::unregistered(),
     }
@@ -160,6 +163,48 @@ pub async fn a_handler_that_fails_then_succeeds_handles_the_event_once(bus: Arc<
     eventually("three attempts", || attempts.load(Ordering::SeqCst) >= 3).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    let parked = bus.parked(TOPIC).await.unwrap();
+    assert!(parked.iter().all(|p| p.event.key != key), "nothing parked");
+    stop.cancel();
+}
+
+pub async fn an_event_that_arrives_too_early_waits_past_the_attempts_for_the_one_it_follows(
+    bus: Arc<dyn EventBus>,
+) {
+    let run = run_id();
+    let stop = CancellationToken::new();
+    let attempts = Arc::new(AtomicU32::new(0));
+    let counter = attempts.clone();
+    let key = format!("{run}-early");
+    let watched = key.clone();
+    // "Too early" six times over, with two attempts allowed for failures.
+    let waiting = handler_fn(move |event: Envelope| {
+        let (counter, watched) = (counter.clone(), watched.clone());
+        async move {
+            if event.key != watched {
+                return Ok(());
+            }
+            if counter.fetch_add(1, Ordering::SeqCst) < 6 {
+                Err(too_early("the event it follows has not arrived"))
+            } else {
+                Ok(())
+            }
+        }
+    });
+    bus.subscribe(
+        subscription(&format!("early-{run}"), waiting, 2),
+        stop.clone(),
+    )
+    .await
+    .unwrap();
+    bus.publish(&[event(&key, 0)]).await.unwrap();
+    eventually("seven attempts", || attempts.load(Ordering::SeqCst) >= 7).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        7,
+        "handled once, then left"
+    );
     let parked = bus.parked(TOPIC).await.unwrap();
     assert!(parked.iter().all(|p| p.event.key != key), "nothing parked");
     stop.cancel();
@@ -296,6 +341,7 @@ macro_rules! bus_conformance_suite {
         $crate::bus_conformance_suite!(@each $factory;
             every_group_receives_every_event_in_order_per_key,
             a_handler_that_fails_then_succeeds_handles_the_event_once,
+            an_event_that_arrives_too_early_waits_past_the_attempts_for_the_one_it_follows,
             a_failing_event_is_parked_with_its_error_and_can_be_replayed,
             a_group_resumes_from_its_last_committed_position
         );

@@ -2,7 +2,28 @@ use std::time::Duration;
 
 use event_contracts::Envelope;
 
-use crate::{BusMetrics, EventHandler};
+use crate::{BoxError, BusMetrics, EventHandler};
+
+/// A handler's answer for an event that arrived before one it follows (sent on another
+/// topic, or by a service that has not caught up). It is not a failure of the event:
+/// the bus keeps retrying it for [`RetryPolicy::early_wait`] instead of counting it
+/// against `max_attempts`, so that an outage of the broker or of a service (which
+/// delays one topic and not another) does not park events that only had to wait.
+#[derive(Debug)]
+pub struct TooEarly(pub String);
+
+impl std::fmt::Display for TooEarly {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TooEarly {}
+
+/// A [`TooEarly`] answer, boxed for a handler's `Err`.
+pub fn too_early(why: impl Into<String>) -> BoxError {
+    Box::new(TooEarly(why.into()))
+}
 
 /// How a failing handler is retried before its event is parked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +32,9 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long an event the handler calls [`TooEarly`] keeps being retried, from its
+    /// first attempt, before it is parked.
+    pub early_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -19,6 +43,7 @@ impl Default for RetryPolicy {
             max_attempts: 5,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+            early_wait: Duration::from_secs(120),
         }
     }
 }
@@ -45,8 +70,10 @@ pub enum Delivered {
     },
 }
 
-/// Runs the handler until it succeeds or the policy's attempts run out. Transports
-/// share this so that the in-process bus and Kafka retry and park the same way.
+/// Runs the handler until it succeeds, or its failures use up the policy's attempts, or
+/// (for an event that keeps arriving too early) the policy's early wait has passed.
+/// Transports share this so that the in-process bus and Kafka retry and park the same
+/// way.
 pub async fn deliver_with_retry(
     handler: &dyn EventHandler,
     event: &Envelope,
@@ -54,7 +81,9 @@ pub async fn deliver_with_retry(
     policy: &RetryPolicy,
     metrics: &BusMetrics,
 ) -> Delivered {
+    let started = tokio::time::Instant::now();
     let mut attempt = 0;
+    let mut failures = 0;
     loop {
         attempt += 1;
         match handler.handle(event).await {
@@ -64,15 +93,30 @@ pub async fn deliver_with_retry(
             }
             Err(error) => {
                 metrics.failed(&event.event_type);
-                tracing::warn!(
-                    group,
-                    event_id = %event.id,
-                    event_type = %event.event_type,
-                    attempt,
-                    error = %error,
-                    "event handler failed"
-                );
-                if attempt >= policy.max_attempts.max(1) {
+                let early = error.downcast_ref::<TooEarly>().is_some();
+                let exhausted = if early {
+                    tracing::info!(
+                        group,
+                        event_id = %event.id,
+                        event_type = %event.event_type,
+                        attempt,
+                        why = %error,
+                        "event arrived before the one it follows; retrying"
+                    );
+                    started.elapsed() >= policy.early_wait
+                } else {
+                    failures += 1;
+                    tracing::warn!(
+                        group,
+                        event_id = %event.id,
+                        event_type = %event.event_type,
+                        attempt,
+                        error = %error,
+                        "event handler failed"
+                    );
+                    failures >= policy.max_attempts.max(1)
+                };
+                if exhausted {
                     return Delivered::Exhausted {
                         attempts: attempt,
                         error: error.to_string(),
@@ -94,9 +138,105 @@ mod tests {
             max_attempts: 10,
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(700),
+            early_wait: Duration::ZERO,
         };
         let waits: Vec<_> = (1..=5).map(|a| policy.backoff(a).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 700, 700]);
         assert_eq!(policy.backoff(u32::MAX), Duration::from_millis(700));
+    }
+
+    /// Answers each attempt with the next of `answers` (`None`: handled).
+    fn scripted(answers: Vec<Option<BoxError>>) -> std::sync::Arc<dyn EventHandler> {
+        let answers = std::sync::Mutex::new(answers.into_iter());
+        crate::handler_fn(move |_event: Envelope| {
+            let next = answers.lock().unwrap().next().flatten();
+            async move { next.map_or(Ok(()), Err) }
+        })
+    }
+
+    fn policy() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(40),
+            early_wait: Duration::from_millis(400),
+        }
+    }
+
+    fn an_event() -> Envelope {
+        Envelope::new(
+            &event_contracts::UserRegistered {
+                user_id: "u1".into(),
+                email: "u1@example.com".into(),
+                role: event_contracts::Role::Customer,
+            },
+            "test",
+        )
+    }
+
+    #[tokio::test]
+    async fn too_early_answers_do_not_use_up_the_attempts() {
+        let mut answers: Vec<Option<BoxError>> = (0..6).map(|_| Some(too_early("wait"))).collect();
+        answers.push(Some("down".into()));
+        answers.push(None);
+        let handler = scripted(answers);
+        let delivered = deliver_with_retry(
+            handler.as_ref(),
+            &an_event(),
+            "g",
+            &policy(),
+            &BusMetrics::unregistered(),
+        )
+        .await;
+        // Six early answers and one failure, within two attempts' worth of failures.
+        assert_eq!(delivered, Delivered::Handled { attempts: 8 });
+    }
+
+    #[tokio::test]
+    async fn an_event_too_early_for_longer_than_the_early_wait_is_parked() {
+        let handler = scripted(
+            (0..1000)
+                .map(|_| Some(too_early("still waiting")))
+                .collect(),
+        );
+        let started = tokio::time::Instant::now();
+        let delivered = deliver_with_retry(
+            handler.as_ref(),
+            &an_event(),
+            "g",
+            &policy(),
+            &BusMetrics::unregistered(),
+        )
+        .await;
+        let Delivered::Exhausted { attempts, error } = delivered else {
+            panic!("not parked: {delivered:?}");
+        };
+        assert_eq!(error, "still waiting");
+        assert!(attempts > 2, "retried past max_attempts: {attempts}");
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(400) && waited < Duration::from_millis(1400),
+            "parked after the early wait, not long after: {waited:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn failures_still_park_after_max_attempts() {
+        let handler = scripted((0..10).map(|_| Some("broken".into())).collect());
+        let delivered = deliver_with_retry(
+            handler.as_ref(),
+            &an_event(),
+            "g",
+            &policy(),
+            &BusMetrics::unregistered(),
+        )
+        .await;
+        assert_eq!(
+            delivered,
+            Delivered::Exhausted {
+                attempts: 2,
+                error: "broken".into()
+            }
+        );
     }
 }

@@ -17,7 +17,7 @@ mod outbox;
 mod port;
 
 pub use conflict::retry_on_conflict;
-pub use delivery::{Delivered, RetryPolicy, deliver_with_retry};
+pub use delivery::{Delivered, RetryPolicy, TooEarly, deliver_with_retry, too_early};
 pub use idempotency::{Applied, PROCESSED_EVENTS, apply_once};
 pub use in_process::InProcessBus;
 pub use metrics::BusMetrics;

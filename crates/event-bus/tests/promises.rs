@@ -45,6 +45,7 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
         max_attempts,
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(20),
+        early_wait: Duration::from_secs(5),
     }
 }
 

@@ -134,6 +134,9 @@ pub struct Settings {
 
     pub bus_max_attempts: u32,
     pub bus_initial_backoff_ms: u64,
+    /// How long an event that arrived before the one it follows is retried before it is
+    /// parked (an outage can hold one topic back for that long).
+    pub bus_early_wait_secs: u64,
     pub log_format: LogFormat,
 
     pub mongodb_uri: Option<String>,
@@ -195,6 +198,7 @@ impl Default for Settings {
             // overtook its cause on another topic to find it, even under load.
             bus_max_attempts: 8,
             bus_initial_backoff_ms: 100,
+            bus_early_wait_secs: 120,
             log_format: LogFormat::Pretty,
             mongodb_uri: None,
             mongodb_database_prefix: "shop_".into(),
@@ -355,6 +359,7 @@ impl Settings {
             max_attempts: self.bus_max_attempts.max(1),
             initial_backoff: Duration::from_millis(self.bus_initial_backoff_ms),
             max_backoff: Duration::from_secs(5),
+            early_wait: Duration::from_secs(self.bus_early_wait_secs),
         }
     }
 }

@@ -121,18 +121,17 @@ impl OrderEvents {
         let id = order_id_of(event)?;
         let Some(current) = ORDERS.get(self.0.store(), &id).await? else {
             // The checkout that places it may still be on its way.
-            return Err(format!("order {id} not placed yet").into());
+            return Err(event_bus::too_early(format!("order {id} not placed yet")));
         };
         match plan(&current, trigger, Origin::Event(event)) {
             Ok((writes, events, _)) => {
                 apply_once(&self.0, event, writes, events).await?;
                 Ok(())
             }
-            Err(Step::TooEarly) => Err(format!(
+            Err(Step::TooEarly) => Err(event_bus::too_early(format!(
                 "{} arrived while order {id} is {:?}; waiting for the event before it",
                 event.event_type, current.value.status
-            )
-            .into()),
+            ))),
             Err(_) => {
                 tracing::debug!(order_id = %id, event_type = %event.event_type,
                     status = ?current.value.status, "event does not move the order");

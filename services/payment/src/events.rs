@@ -46,7 +46,9 @@ impl EventHandler for PaymentEvents {
 /// The bus retries a handler that returns this, giving the event that creates the
 /// payment (`order.created`, on another topic) time to arrive.
 fn no_payment_yet(order_id: &str) -> BoxError {
-    format!("no payment for order {order_id} yet; order.created has not been handled").into()
+    event_bus::too_early(format!(
+        "no payment for order {order_id} yet; order.created has not been handled"
+    ))
 }
 
 /// Keeps a store error a `StoreError` inside the box, so `retry_on_conflict` still

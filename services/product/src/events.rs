@@ -160,7 +160,9 @@ impl StockEvents {
         let Some(reservation) = RESERVATIONS.get(self.0.store(), order_id).await? else {
             if matches!(how, Settle::Commit) {
                 // A completed order was reserved first; its reservation must still arrive.
-                return Err(format!("no reservation yet for order {order_id}").into());
+                return Err(event_bus::too_early(format!(
+                    "no reservation yet for order {order_id}"
+                )));
             }
             apply_once(&self.0, event, vec![], vec![]).await?;
             return Ok(());

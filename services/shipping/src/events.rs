@@ -106,11 +106,10 @@ impl ShippingEvents {
                 // The step it follows (a delivery, say) may still be on its way; failing
                 // makes the bus retry with backoff instead of losing the event.
                 let status = current.map_or("missing", |s| s.value.status.as_str());
-                return Err(format!(
+                return Err(event_bus::too_early(format!(
                     "{} for order {order_id} arrived while its shipment is {status}",
                     event.event_type
-                )
-                .into());
+                )));
             }
         };
         let events = announce(&id, &shipment, Cause::Event(event))

@@ -69,7 +69,8 @@ impl System {
                 "10000".to_owned(),
             ),
             ("SHOP_BUS_INITIAL_BACKOFF_MS".to_owned(), "50".to_owned()),
-            ("RUST_LOG".to_owned(), "warn".to_owned()),
+            // The bus tells when events wait for the ones they follow.
+            ("RUST_LOG".to_owned(), "warn,event_bus=info".to_owned()),
         ];
         for (service, port) in SERVICES.iter().zip(&ports) {
             env.push((
