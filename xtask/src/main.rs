@@ -1,9 +1,11 @@
 //! Project automation, so the README and CI call one command instead of growing shell
 //! scripts. `cargo xtask test` runs every test: the workspace's tests in-process, the
 //! Kafka transport suite against a tansu broker it installs (once, into ~/.cache/shop)
-//! and starts, and then the end-to-end scenarios again against the nine services as
-//! separate processes on that broker. `cargo xtask bless` rewrites the committed
-//! OpenAPI contracts after an intended API change.
+//! and starts, the fault tests (each on a tansu of its own; one on PostgreSQL storage
+//! in a throwaway cluster), the end-to-end scenarios again against the nine services as
+//! separate processes on tansu, and, where Docker runs, once more on MongoDB and Kafka
+//! from testcontainers. `cargo xtask bless` rewrites the committed OpenAPI contracts
+//! after an intended API change.
 
 use std::{
     net::{TcpListener, TcpStream},
@@ -25,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Task {
-    /// Run every test: in-process, then the e2e scenarios on nine processes over Kafka.
+    /// Run every test: in-process, the fault tests, then the e2e scenarios on nine
+    /// processes over Kafka (and on MongoDB and Kafka containers where Docker runs).
     Test {
         /// Skip the broker and the distributed pass (in-process tests only).
         #[arg(long)]
@@ -345,20 +348,16 @@ const SERVICES: [&str; 9] = [
     "notification",
 ];
 
-/// The nine services as processes on the broker, on free ports, in memory.
-fn start_distributed(brokers: &str) -> anyhow::Result<(Stopped, String)> {
+/// The nine services as processes on the broker, on free ports, with the storage that
+/// `storage` (`SHOP_STORAGE` and what it needs) selects.
+fn start_distributed(brokers: &str, storage: &[(&str, &str)]) -> anyhow::Result<(Stopped, String)> {
     let status = cargo().args(["build", "-p", "shop"]).status()?;
     check("cargo build -p shop", status)?;
     let binary = workspace_root().join("target/debug/shop");
     let mut command = Command::new(binary);
     command
-        .args([
-            "up",
-            "--distributed",
-            "--in-memory",
-            "--kafka-brokers",
-            brokers,
-        ])
+        .args(["up", "--distributed", "--kafka-brokers", brokers])
+        .envs(storage.iter().copied())
         .env("SHOP_BOOTSTRAP_ADMIN_EMAIL", "admin@shop.test")
         .env("SHOP_BOOTSTRAP_ADMIN_PASSWORD", "admin password for e2e")
         // Scenarios register and log in many accounts from one address.
@@ -498,11 +497,9 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     let mut excluded = vec!["(package(shop) and binary(faults))"];
     // The MongoDB adapter's conformance suite needs a MongoDB: the one at
     // SHOP_TEST_MONGODB_URI, or one testcontainers starts where Docker runs.
-    let docker = std::env::var_os("DOCKER_HOST").is_some()
-        || std::path::Path::new("/var/run/docker.sock").exists();
     if std::env::var_os("SHOP_TEST_MONGODB_URI").is_some() {
         eprintln!("xtask: MongoDB conformance suite: against SHOP_TEST_MONGODB_URI");
-    } else if docker {
+    } else if docker_available() {
         eprintln!("xtask: MongoDB conformance suite: on a replica set from testcontainers");
     } else {
         eprintln!(
@@ -513,19 +510,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
         excluded.push("(package(doc-store-mongo) and binary(conformance))");
         // nextest leaves a filtered-out binary out of its count; count its checks here
         // so the run's last line reports them as skipped.
-        let listed = cargo()
-            .args([
-                "nextest",
-                "list",
-                "-p",
-                "doc-store-mongo",
-                "-E",
-                "binary(conformance)",
-            ])
-            .args(["--message-format", "oneline"])
-            .stderr(Stdio::null())
-            .output()?;
-        tally.skipped += String::from_utf8_lossy(&listed.stdout).lines().count() as u64;
+        tally.skipped += count_tests(&["-p", "doc-store-mongo", "-E", "binary(conformance)"])?;
     }
     // nextest ORs several -E filters, so the exclusions go in one expression.
     run.arg("-E")
@@ -535,7 +520,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     }
     check("cargo nextest run (in-process)", run_nextest(run, tally)?)?;
 
-    let Some((_broker, brokers)) = broker else {
+    let Some((tansu, brokers)) = broker else {
         return Ok(());
     };
 
@@ -562,16 +547,129 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
             run_nextest(faults, tally)?,
         )?;
     }
-    eprintln!("xtask: end-to-end scenarios again, on nine processes over Kafka");
-    let (_system, gateway) = start_distributed(&brokers)?;
+    eprintln!("xtask: end-to-end scenarios again, on nine processes over Kafka (tansu)");
+    {
+        let (_system, gateway) = start_distributed(&brokers, &[("SHOP_STORAGE", "memory")])?;
+        run_e2e(
+            &gateway,
+            "distributed, Kafka (tansu), embedded store",
+            tally,
+        )?;
+    }
+    drop(tansu);
+    if docker_available() {
+        eprintln!(
+            "xtask: end-to-end scenarios a third time, on nine processes with MongoDB and \
+             Kafka from testcontainers"
+        );
+        let (_containers, mongodb, kafka) = start_containers()?;
+        let (_system, gateway) = start_distributed(
+            &kafka,
+            &[("SHOP_STORAGE", "mongodb"), ("SHOP_MONGODB_URI", &mongodb)],
+        )?;
+        run_e2e(
+            &gateway,
+            "distributed, MongoDB and Kafka (testcontainers)",
+            tally,
+        )
+    } else {
+        eprintln!(
+            "xtask: end-to-end scenarios on MongoDB and Kafka from testcontainers: SKIPPED \
+             (no Docker engine runs here: no DOCKER_HOST, no /var/run/docker.sock); they ran \
+             above on Kafka (tansu) with the embedded store"
+        );
+        tally.skipped += count_tests(&["-p", "e2e", "-E", &format!("not {IN_PROCESS_SCENARIOS}")])?;
+        Ok(())
+    }
+}
+
+/// The end-to-end scenarios (those that can run against a remote system) through the
+/// gateway at `gateway`.
+fn run_e2e(gateway: &str, what: &str, tally: &mut Tally) -> anyhow::Result<()> {
     let mut e2e = cargo();
     e2e.args(["nextest", "run", "-p", "e2e", "--no-fail-fast", "-E"])
         .arg(format!("not {IN_PROCESS_SCENARIOS}"))
-        .env("E2E_BASE_URL", &gateway)
+        .env("E2E_BASE_URL", gateway)
         .env("E2E_ADMIN_EMAIL", "admin@shop.test")
         .env("E2E_ADMIN_PASSWORD", "admin password for e2e");
     check(
-        "cargo nextest run -p e2e (distributed, Kafka)",
+        &format!("cargo nextest run -p e2e ({what})"),
         run_nextest(e2e, tally)?,
     )
+}
+
+/// How many tests nextest would run with `filter` (for those a run leaves out, so the
+/// closing line still counts them, as skipped).
+fn count_tests(filter: &[&str]) -> anyhow::Result<u64> {
+    let listed = cargo()
+        .args(["nextest", "list"])
+        .args(filter)
+        .args(["--message-format", "oneline"])
+        .stderr(Stdio::null())
+        .output()?;
+    Ok(String::from_utf8_lossy(&listed.stdout).lines().count() as u64)
+}
+
+fn docker_available() -> bool {
+    std::env::var_os("DOCKER_HOST").is_some()
+        || std::path::Path::new("/var/run/docker.sock").exists()
+}
+
+/// A MongoDB replica set and an Apache Kafka broker in containers, started by the
+/// `e2e-containers` binary (testcontainers); removed when dropped.
+struct Containers {
+    child: Child,
+}
+
+/// The containers, the MongoDB URI and the Kafka bootstrap address.
+fn start_containers() -> anyhow::Result<(Containers, String, String)> {
+    use std::io::BufRead;
+    let mut child = cargo()
+        .args(["run", "-q", "-p", "e2e", "--features", "containers"])
+        .args(["--bin", "e2e-containers"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting e2e-containers")?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let containers = Containers { child };
+    let (mut mongodb, mut kafka) = (None, None);
+    for line in std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+    {
+        if let Some(uri) = line.strip_prefix("mongodb=") {
+            mongodb = Some(uri.to_owned());
+        } else if let Some(address) = line.strip_prefix("kafka=") {
+            kafka = Some(address.to_owned());
+        }
+        if mongodb.is_some() && kafka.is_some() {
+            break;
+        }
+    }
+    match (mongodb, kafka) {
+        (Some(mongodb), Some(kafka)) => {
+            eprintln!("xtask: MongoDB at {mongodb}, Kafka at {kafka} (containers)");
+            Ok((containers, mongodb, kafka))
+        }
+        _ => bail!("e2e-containers ended before both containers were up (see above)"),
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        // Closing its stdin tells e2e-containers to remove them.
+        drop(self.child.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                eprintln!("xtask: removed the MongoDB and Kafka containers");
+                return;
+            }
+            sleep(Duration::from_millis(200));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        eprintln!("xtask: e2e-containers did not exit; its containers may remain");
+    }
 }
