@@ -1,8 +1,9 @@
 //! The Kafka transport of the event-bus port, on rdkafka: one topic per event type,
 //! created through the admin API at start-up (never by auto-creation); an idempotent
 //! producer with `acks=all`, keyed by aggregate id so each aggregate's events stay in
-//! order; one consumer group per service, whose offset for a message is committed only
-//! after its handler stored the effect; retries with backoff, then the event is parked
+//! order; each service consumes each of its topics in a consumer group of its own
+//! ([`group_id`]), whose offset for a message is committed only after its handler
+//! stored the effect; retries with backoff, then the event is parked
 //! on `<topic>.dlq` with the error in its headers. The correlation id travels in the
 //! message headers. This crate must never interpret an event: it moves envelopes.
 
@@ -39,6 +40,9 @@ pub struct KafkaConfig {
     /// waiting fetch as soon as data arrives; brokers that hold it for the whole wait
     /// (tansu does) add this much latency to every event, so keep it short for them.
     pub fetch_wait_max_ms: u32,
+    /// This replica's `group.instance.id` in every group it consumes in (static
+    /// membership); `None` joins as a dynamic member.
+    pub instance_id: Option<String>,
 }
 
 #[derive(Clone)]
@@ -53,6 +57,18 @@ fn unavailable(e: impl std::fmt::Display) -> BusError {
 
 pub fn dlq_topic(topic: &str) -> String {
     format!("{topic}.dlq")
+}
+
+/// The Kafka consumer group in which `service` consumes `topic`: `<service>.<topic>`
+/// (service names have no dots). One group per service and topic, not one per
+/// service: members of a group that subscribe to different topics still rebalance
+/// together, and a member inside a long handler retry (an event waiting for the one it
+/// follows, from another topic) does not rejoin until it polls again, so the whole
+/// group, the topic it waits for included, would stall until it gave up. Instances of
+/// a service still share each topic's partitions, and each service still gets every
+/// event.
+pub fn group_id(service: &str, topic: &str) -> String {
+    format!("{service}.{topic}")
 }
 
 /// librdkafka backs off up to 10 s between reconnections; after a broker restart that
@@ -250,6 +266,28 @@ fn parked_from(message: &BorrowedMessage<'_>) -> Result<(ParkedEvent, String), B
     Ok((parked, topic))
 }
 
+/// What a parked event carries besides itself: why, who gave up, after how many
+/// attempts, and the topic it came from (for replay).
+fn park_headers(error: &str, group: &str, attempts: u32, topic: &str) -> OwnedHeaders {
+    OwnedHeaders::new()
+        .insert(Header {
+            key: "error",
+            value: Some(error),
+        })
+        .insert(Header {
+            key: "group",
+            value: Some(group),
+        })
+        .insert(Header {
+            key: "attempts",
+            value: Some(attempts.to_string().as_str()),
+        })
+        .insert(Header {
+            key: "original_topic",
+            value: Some(topic),
+        })
+}
+
 fn event_headers(event: &Envelope) -> OwnedHeaders {
     OwnedHeaders::new()
         .insert(Header {
@@ -283,14 +321,17 @@ impl EventBus for KafkaBus {
         subscription: Subscription,
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError> {
-        // One consumer per topic, all in the service's group: an event retried while it
+        // One consumer per topic, each in a group of its own: an event retried while it
         // waits for its cause on another topic must not hold that topic up.
         let mut workers = Vec::new();
         for topic in &subscription.topics {
-            let consumer: StreamConsumer = self
-                .consumer_config(&subscription.group)
-                .create()
-                .map_err(unavailable)?;
+            let mut config = self.consumer_config(&group_id(&subscription.group, topic));
+            if let Some(instance) = &self.config.instance_id {
+                // A restarted replica rejoins as the member it was: no wait for the
+                // dead member's session to expire, and no rebalance.
+                config.set("group.instance.id", instance);
+            }
+            let consumer: StreamConsumer = config.create().map_err(unavailable)?;
             consumer.subscribe(&[topic]).map_err(unavailable)?;
             workers.push(tokio::spawn(consume(
                 self.clone(),
@@ -380,42 +421,31 @@ async fn consume(
         if let Delivered::Exhausted { attempts, error } = outcome {
             metrics.parked(&topic);
             tracing::error!(%group, %topic, offset = message.offset(), %error, "event parked");
-            let headers = OwnedHeaders::new()
-                .insert(Header {
-                    key: "error",
-                    value: Some(error.as_str()),
-                })
-                .insert(Header {
-                    key: "group",
-                    value: Some(group.as_str()),
-                })
-                .insert(Header {
-                    key: "attempts",
-                    value: Some(attempts.to_string().as_str()),
-                })
-                .insert(Header {
-                    key: "original_topic",
-                    value: Some(topic.as_str()),
-                });
-            let parked = match &decoded {
-                Ok(event) => bus.send(&dlq_topic(&topic), event, headers).await,
-                Err(_) => {
-                    let dlq = dlq_topic(&topic);
-                    let record = FutureRecord::<[u8], [u8]>::to(&dlq)
-                        .payload(message.payload().unwrap_or_default())
-                        .headers(headers);
-                    bus.producer
-                        .send(record, SEND_TIMEOUT)
-                        .await
-                        .map(|_| ())
-                        .map_err(|(e, _)| unavailable(e))
+            // Until it is parked, the event's offset must not be committed: the next
+            // record's commit would move the group past it and lose it.
+            loop {
+                let headers = park_headers(&error, &group, attempts, &topic);
+                let parked = match &decoded {
+                    Ok(event) => bus.send(&dlq_topic(&topic), event, headers).await,
+                    Err(_) => {
+                        let dlq = dlq_topic(&topic);
+                        let record = FutureRecord::<[u8], [u8]>::to(&dlq)
+                            .payload(message.payload().unwrap_or_default())
+                            .headers(headers);
+                        bus.producer
+                            .send(record, SEND_TIMEOUT)
+                            .await
+                            .map(|_| ())
+                            .map_err(|(e, _)| unavailable(e))
+                    }
+                };
+                let Err(e) = parked else { break };
+                tracing::error!(%group, %topic, error = %e, "cannot park event; retrying");
+                tokio::select! {
+                    // Not committed: redelivered after restart.
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                 }
-            };
-            if let Err(e) = parked {
-                // Not committed: the event comes back and is tried again later.
-                tracing::error!(%group, %topic, error = %e, "cannot park event; will retry");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
             }
         }
         if let Err(e) = consumer.commit_message(&message, CommitMode::Sync) {

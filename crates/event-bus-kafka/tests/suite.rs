@@ -18,6 +18,8 @@ async fn broker() -> Option<Arc<dyn EventBus>> {
         replication: 1,
         client_id: "event-bus-kafka-tests".into(),
         fetch_wait_max_ms: 100,
+        // Static membership, as the services use it; each check has groups of its own.
+        instance_id: Some("conformance".into()),
     })
     .await
     .expect("the test broker accepts connections and topic creation");

@@ -75,6 +75,7 @@ pub async fn open_bus(settings: &Settings, name: ServiceName) -> anyhow::Result<
                 replication: settings.kafka_replication,
                 client_id: format!("shop-{name}"),
                 fetch_wait_max_ms: settings.kafka_fetch_wait_max_ms,
+                instance_id: Some(settings.kafka_instance_id.clone().unwrap_or_else(host_name)),
             })
             .await
             .map_err(|e| {
@@ -82,6 +83,16 @@ pub async fn open_bus(settings: &Settings, name: ServiceName) -> anyhow::Result<
             })?,
         ),
     })
+}
+
+/// This machine's name, for the Kafka instance id.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".into())
 }
 
 /// The embedded files take a lock; the likely cause of failing to open one is another

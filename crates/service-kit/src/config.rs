@@ -151,6 +151,11 @@ pub struct Settings {
     /// librdkafka's `fetch.wait.max.ms`: the most an event can wait on a broker that
     /// does not answer a waiting fetch early.
     pub kafka_fetch_wait_max_ms: u32,
+    /// Names this replica to the broker as a static group member
+    /// (`group.instance.id`): restarted, it takes its partitions back at once instead
+    /// of waiting out the old member's session. Unset: the host name. Replicas of one
+    /// service on one host need ids of their own.
+    pub kafka_instance_id: Option<String>,
 
     /// `simulated` (built in; cards 4242424242424242 approved, 4000000000000002
     /// declined) or `http` (a real provider at `payment_provider_url`).
@@ -208,6 +213,7 @@ impl Default for Settings {
             kafka_partitions: 3,
             kafka_replication: 1,
             kafka_fetch_wait_max_ms: 100,
+            kafka_instance_id: None,
             payment_provider: "simulated".into(),
             payment_provider_url: None,
             payment_provider_timeout_ms: 5_000,

@@ -65,12 +65,25 @@ impl Broker {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "the broker is running");
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        // tansu logs to stdout; SHOP_TEST_TANSU_LOG_DIR keeps it, for a failure's story.
+        let log = match std::env::var_os("SHOP_TEST_TANSU_LOG_DIR") {
+            Some(dir) => Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(PathBuf::from(dir).join(format!("tansu-{}.log", self.port)))
+                    .expect("the tansu log file opens"),
+            ),
+            None => Stdio::null(),
+        };
         let mut child = Command::new(&self.binary)
             .args(["broker", "--listener-url", &url])
             .args(["--advertised-listener-url", &url])
-            .args(["--storage-engine", &self.storage])
+            // By environment, not argument: a storage URL may hold a password, and any
+            // local user can read a process's arguments.
+            .env("STORAGE_ENGINE", &self.storage)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(log)
             .spawn()
             .expect("tansu starts");
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -191,17 +204,17 @@ impl Broker {
         copied
     }
 
-    /// Waits until each of `groups` has committed every record of every partition it
-    /// consumes (has committed on), twice in a row a second apart, so that effects that
-    /// publish further events have had their turn too.
-    pub async fn wait_until_consumed(&self, groups: &[&str]) {
+    /// Waits until every consumer group of the `services` has committed every record of
+    /// every partition it consumes (has committed on), twice in a row a second apart,
+    /// so that effects that publish further events have had their turn too.
+    pub async fn wait_until_consumed(&self, services: &[&str]) {
         let config = self.client();
-        let groups: Vec<String> = groups.iter().map(|g| (*g).to_owned()).collect();
+        let services: Vec<String> = services.iter().map(|s| (*s).to_owned()).collect();
         tokio::task::spawn_blocking(move || {
             let deadline = Instant::now() + Duration::from_secs(60);
             let mut settled = 0;
             while settled < 2 {
-                let behind = lag(&config, &groups);
+                let behind = lag(&config, &services);
                 if behind.is_empty() {
                     settled += 1;
                 } else {
@@ -219,40 +232,54 @@ impl Broker {
     }
 }
 
-/// The partitions where a group's committed offset is behind the high watermark.
-fn lag(config: &ClientConfig, groups: &[String]) -> Vec<(String, String, i32, i64)> {
+/// The partitions where a service's consumer group (`<service>.<topic>`, see
+/// `event_bus_kafka::group_id`) has committed less than the high watermark.
+fn lag(config: &ClientConfig, services: &[String]) -> Vec<(String, i32, i64)> {
     let probe: BaseConsumer = config.create().expect("a consumer");
     let ends = watermarks(&probe, |_| true);
-    let mut all = TopicPartitionList::new();
-    for (topic, partition) in ends.keys() {
-        all.add_partition(topic, *partition);
-    }
+    let groups = probe
+        .fetch_group_list(None, TIMEOUT)
+        .expect("the group list");
     let mut behind = Vec::new();
-    for group in groups {
+    let mut committed_partitions = 0;
+    for group in groups.groups() {
+        let Some((service, topic)) = group.name().split_once('.') else {
+            continue;
+        };
+        if !services.iter().any(|s| s == service) {
+            continue;
+        }
+        let mut partitions = TopicPartitionList::new();
+        for (t, partition) in ends.keys() {
+            if t == topic {
+                partitions.add_partition(t, *partition);
+            }
+        }
         // Reading a group's committed offsets does not join the group.
         let reader: BaseConsumer = config
             .clone()
-            .set("group.id", group)
+            .set("group.id", group.name())
             .create()
             .expect("a consumer");
         let committed = reader
-            .committed_offsets(all.clone(), TIMEOUT)
+            .committed_offsets(partitions, TIMEOUT)
             .expect("committed offsets");
         for element in committed.elements() {
             let Offset::Offset(at) = element.offset() else {
                 continue;
             };
+            committed_partitions += 1;
             let (_, end) = ends[&(element.topic().to_owned(), element.partition())];
             if at < end {
-                behind.push((
-                    group.clone(),
-                    element.topic().to_owned(),
-                    element.partition(),
-                    end - at,
-                ));
+                behind.push((group.name().to_owned(), element.partition(), end - at));
             }
         }
     }
+    // Nothing to wait for would make every wait pass: the services have consumed.
+    assert!(
+        committed_partitions > 0,
+        "the broker listed no committed offsets of the services' consumer groups"
+    );
     behind
 }
 
