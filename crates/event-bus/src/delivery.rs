@@ -92,9 +92,9 @@ pub async fn deliver_with_retry(
                 return Delivered::Handled { attempts: attempt };
             }
             Err(error) => {
-                metrics.failed(&event.event_type);
                 let early = error.downcast_ref::<TooEarly>().is_some();
                 let exhausted = if early {
+                    metrics.early(&event.event_type);
                     tracing::info!(
                         group,
                         event_id = %event.id,
@@ -105,6 +105,7 @@ pub async fn deliver_with_retry(
                     );
                     started.elapsed() >= policy.early_wait
                 } else {
+                    metrics.failed(&event.event_type);
                     failures += 1;
                     tracing::warn!(
                         group,

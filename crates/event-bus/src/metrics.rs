@@ -1,12 +1,14 @@
 use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
 
-/// Event counters for one service: produced, consumed, failed attempts and parked,
-/// per event type, plus the outbox backlog. Registered in the service's own registry.
+/// Event counters for one service: produced, consumed, failed attempts, attempts that
+/// found the event too early (waiting for the one it follows), and parked, per event
+/// type, plus the outbox backlog. Registered in the service's own registry.
 #[derive(Clone)]
 pub struct BusMetrics {
     produced: IntCounterVec,
     consumed: IntCounterVec,
     failed: IntCounterVec,
+    early: IntCounterVec,
     parked: IntCounterVec,
     outbox_backlog: IntGauge,
 }
@@ -30,6 +32,10 @@ impl BusMetrics {
             )?,
             consumed: counter("events_consumed_total", "Events handled successfully")?,
             failed: counter("events_failed_total", "Failed handler attempts")?,
+            early: counter(
+                "events_early_total",
+                "Handler attempts that found the event ahead of the one it follows",
+            )?,
             parked: counter("events_parked_total", "Events parked on a dead-letter list")?,
             outbox_backlog,
         })
@@ -48,6 +54,9 @@ impl BusMetrics {
     }
     pub fn failed(&self, event_type: &str) {
         self.failed.with_label_values(&[event_type]).inc();
+    }
+    pub fn early(&self, event_type: &str) {
+        self.early.with_label_values(&[event_type]).inc();
     }
     pub fn parked(&self, event_type: &str) {
         self.parked.with_label_values(&[event_type]).inc();

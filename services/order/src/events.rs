@@ -110,7 +110,7 @@ impl OrderEvents {
         let current = ORDERS
             .get(self.0.store(), &id)
             .await?
-            .ok_or_else(|| format!("order {id} not placed yet"))?;
+            .ok_or_else(|| event_bus::too_early(format!("order {id} not placed yet")))?;
         let mut next = current.value.clone();
         next.stock_reserved = true;
         apply_once(&self.0, event, vec![ORDERS.update(&current, &next)], vec![]).await?;

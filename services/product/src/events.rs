@@ -164,7 +164,22 @@ impl StockEvents {
                     "no reservation yet for order {order_id}"
                 )));
             }
-            apply_once(&self.0, event, vec![], vec![]).await?;
+            // Cancelled before its order.created reached us (another topic): leave a
+            // released reservation behind, so that order.created, when it comes, finds
+            // the order decided and holds nothing that no one would ever give back.
+            // Should order.created win the race after all, the insert conflicts and the
+            // retry releases what it reserved.
+            let tombstone = Reservation {
+                items: Vec::new(),
+                state: ReservationState::Released,
+            };
+            apply_once(
+                &self.0,
+                event,
+                vec![RESERVATIONS.insert(order_id, &tombstone)],
+                vec![],
+            )
+            .await?;
             return Ok(());
         };
         if reservation.value.state != ReservationState::Held {

@@ -135,6 +135,38 @@ async fn cancelling_releases_and_completing_commits_a_reservation_once() {
 }
 
 #[tokio::test]
+async fn an_order_cancelled_before_it_reached_the_product_service_never_holds_stock() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    // order.cancelled and order.created travel on different topics: the cancel can win.
+    app.ctx
+        .bus
+        .publish(&[cancelled("o1", &mug, 2)])
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // o2 follows o1 on the same topic: once o2 is reserved, o1 has been handled.
+    app.ctx
+        .bus
+        .publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
+        .await
+        .unwrap();
+    eventually("o2 reserved", || async {
+        app.published("stock.reserved")
+            .iter()
+            .any(|e| e.data["order_id"] == "o2")
+    })
+    .await;
+    assert_eq!(app.shelf(&mug).await, (4, 1), "only o2 holds stock");
+    assert!(
+        app.published("stock.reserved")
+            .iter()
+            .all(|e| e.data["order_id"] != "o1"),
+        "a cancelled order is not reserved"
+    );
+}
+
+#[tokio::test]
 async fn a_redelivered_order_is_reserved_once() {
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
