@@ -421,6 +421,23 @@ impl Client {
         Ok(())
     }
 
+    /// As the admin: once the customer has asked to return an order, receives the parcel
+    /// (after the shipment's return has opened, by event) and waits for the refund.
+    pub async fn receive_return(&self, customer: &Client, order_id: &str) -> anyhow::Result<()> {
+        let shipment = customer.shipment_of(order_id).await?;
+        let id = shipment["id"].as_str().unwrap_or_default();
+        self.until(&format!("/shipments/{id}"), "the return opened", |r| {
+            r.body["status"] == "return_open"
+        })
+        .await?;
+        let reply = self
+            .post(&format!("/shipments/{id}/return"), json!({}))
+            .await?;
+        anyhow::ensure!(reply.status == StatusCode::OK, "receive {id}: {reply:?}");
+        customer.order_status(order_id, "refunded").await?;
+        Ok(())
+    }
+
     /// Everything the admin and the given customers can see of the system: every order,
     /// payment and shipment, the stock of the given products, and each customer's
     /// notification count. Two equal snapshots mean nothing observable changed.

@@ -225,11 +225,15 @@ impl Postgres {
                     .into(),
             ));
         };
-        if which("psql").is_none() {
+        // Debian's server directory has psql too; elsewhere it may only be on PATH.
+        let Some(psql) = Some(bin.join("psql"))
+            .filter(|p| p.is_file())
+            .or_else(|| which("psql"))
+        else {
             return Ok(Err(
-                "no psql on PATH; apt-get install postgresql-client".into()
+                "no psql beside initdb or on PATH; apt-get install postgresql-client".into(),
             ));
-        }
+        };
         // initdb refuses to run as root: then the cluster belongs to `postgres`.
         let as_postgres = nix::unistd::geteuid().is_root();
         if as_postgres && nix::unistd::User::from_name("postgres")?.is_none() {
@@ -237,9 +241,14 @@ impl Postgres {
                 "running as root and there is no postgres user to own a cluster".into(),
             ));
         }
-        let dir = std::env::temp_dir().join(format!("shop-tansu-pg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir)?;
+        // A fresh directory only we (then postgres) can enter: creating it fails rather
+        // than adopt one somebody else put there.
+        let secret = random_hex(16)?;
+        let dir = std::env::temp_dir().join(format!("shop-tansu-pg-{}", &secret[..12]));
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        }
         let cluster = Self {
             dir,
             bin,
@@ -251,12 +260,30 @@ impl Postgres {
                 .status()?;
             check("chown the PostgreSQL directory", status)?;
         }
+        // Local users other than us must not get a superuser on the loopback port: the
+        // socket lives in our 0700 directory, TCP needs the password.
+        let password = random_hex(16)?;
+        let pwfile = cluster.dir.join("pwfile");
+        std::fs::write(&pwfile, &password)?;
+        if as_postgres {
+            let status = Command::new("chown")
+                .args(["postgres:", &pwfile.display().to_string()])
+                .status()?;
+            check("chown the password file", status)?;
+        }
         let data = cluster.dir.join("data");
         let status = cluster
             .command("initdb")
             .arg("-D")
             .arg(&data)
-            .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+            .args([
+                "-U",
+                "postgres",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()))
+            .args(["-E", "UTF8", "--no-sync"])
             .stdout(Stdio::null())
             .status()?;
         check("initdb", status)?;
@@ -276,17 +303,19 @@ impl Postgres {
             .status()?;
         check("pg_ctl start", status)?;
         let schema = workspace_root().join("xtask/tansu-postgres.sql");
-        let status = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres"])
+        let status = Command::new(psql)
+            .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-U", "postgres", "-d", "postgres"])
             .args(["-v", "ON_ERROR_STOP=1", "-q", "-f"])
             .arg(&schema)
+            .env("PGPASSWORD", &password)
             .stdout(Stdio::null())
             .status()?;
         check("creating tansu's tables (psql)", status)?;
         eprintln!("xtask: PostgreSQL for tansu listening on 127.0.0.1:{port}");
         Ok(Ok((
             cluster,
-            format!("postgres://postgres@127.0.0.1:{port}/postgres"),
+            format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres"),
         )))
     }
 
@@ -314,6 +343,14 @@ impl Drop for Postgres {
         let _ = std::fs::remove_dir_all(&self.dir);
         eprintln!("xtask: stopped PostgreSQL");
     }
+}
+
+/// `bytes` random bytes from the kernel, in hex.
+fn random_hex(bytes: usize) -> anyhow::Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut buf)?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 fn which(program: &str) -> Option<PathBuf> {
@@ -493,7 +530,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     let mut run = cargo();
     run.args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(args);
-    // The fault tests run after, on a broker of their own.
+    // The fault tests run after, each on a broker of its own.
     let mut excluded = vec!["(package(shop) and binary(faults))"];
     // The MongoDB adapter's conformance suite needs a MongoDB: the one at
     // SHOP_TEST_MONGODB_URI, or one testcontainers starts where Docker runs.
@@ -624,27 +661,49 @@ struct Containers {
 /// The containers, the MongoDB URI and the Kafka bootstrap address.
 fn start_containers() -> anyhow::Result<(Containers, String, String)> {
     use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
     let mut child = cargo()
         .args(["run", "-q", "-p", "e2e", "--features", "containers"])
         .args(["--bin", "e2e-containers"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
+        // Out of the terminal's process group: Ctrl-C stops xtask, whose exit closes
+        // the pipe, and e2e-containers then removes the containers instead of dying
+        // with them still running.
+        .process_group(0)
         .spawn()
         .context("starting e2e-containers")?;
     let stdout = child.stdout.take().expect("stdout is piped");
-    let containers = Containers { child };
-    let (mut mongodb, mut kafka) = (None, None);
-    for line in std::io::BufReader::new(stdout)
-        .lines()
-        .map_while(Result::ok)
-    {
-        if let Some(uri) = line.strip_prefix("mongodb=") {
-            mongodb = Some(uri.to_owned());
-        } else if let Some(address) = line.strip_prefix("kafka=") {
-            kafka = Some(address.to_owned());
+    let mut containers = Containers { child };
+    let (lines, received) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines.send(line).is_err() {
+                return;
+            }
         }
-        if mongodb.is_some() && kafka.is_some() {
-            break;
+    });
+    let (mut mongodb, mut kafka) = (None, None);
+    // Pulling the images the first time takes a while; a hang must not last forever.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while mongodb.is_none() || kafka.is_none() {
+        match received.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => {
+                if let Some(uri) = line.strip_prefix("mongodb=") {
+                    mongodb = Some(uri.to_owned());
+                } else if let Some(address) = line.strip_prefix("kafka=") {
+                    kafka = Some(address.to_owned());
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if containers.child.try_wait()?.is_some() || Instant::now() > deadline {
+                    break;
+                }
+            }
         }
     }
     match (mongodb, kafka) {
@@ -652,7 +711,9 @@ fn start_containers() -> anyhow::Result<(Containers, String, String)> {
             eprintln!("xtask: MongoDB at {mongodb}, Kafka at {kafka} (containers)");
             Ok((containers, mongodb, kafka))
         }
-        _ => bail!("e2e-containers ended before both containers were up (see above)"),
+        _ => {
+            bail!("e2e-containers did not report both containers up within ten minutes (see above)")
+        }
     }
 }
 

@@ -10,7 +10,7 @@ const CHECKOUTS: usize = 16;
 /// tansu on its PostgreSQL storage is killed while customers check out and started
 /// again a moment later. Checkouts keep answering 202 (each waits in the cart's
 /// outbox), every one becomes exactly one order, and every order then runs to a final
-/// state: half paid, delivered and accepted (completed), half declined (cancelled).
+/// state: completed, refunded after a return, or cancelled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarting_the_broker_during_checkouts_loses_no_order() {
     let Ok(postgres) = std::env::var("SHOP_TEST_TANSU_POSTGRES") else {
@@ -76,6 +76,8 @@ async fn restarting_the_broker_during_checkouts_loses_no_order() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // Then each order runs to one of the lifecycle's ends: every fourth completed,
+    // every fourth refunded after a return, the other half cancelled (card declined).
     for (i, (customer, order_id)) in customers.iter().zip(&orders).enumerate() {
         let card = if i % 2 == 0 {
             "4242424242424242"
@@ -85,15 +87,26 @@ async fn restarting_the_broker_during_checkouts_loses_no_order() {
         customer.pay(order_id, card).await.unwrap();
     }
     for (i, (customer, order_id)) in customers.iter().zip(&orders).enumerate() {
-        if i % 2 == 0 {
-            admin.deliver(customer, order_id).await.unwrap();
-            customer
-                .post(&format!("/orders/{order_id}/accept"), json!({}))
-                .await
-                .unwrap();
-            customer.order_status(order_id, "completed").await.unwrap();
-        } else {
-            customer.order_status(order_id, "cancelled").await.unwrap();
+        match i % 4 {
+            0 => {
+                admin.deliver(customer, order_id).await.unwrap();
+                customer
+                    .post(&format!("/orders/{order_id}/accept"), json!({}))
+                    .await
+                    .unwrap();
+                customer.order_status(order_id, "completed").await.unwrap();
+            }
+            2 => {
+                admin.deliver(customer, order_id).await.unwrap();
+                customer
+                    .post(&format!("/orders/{order_id}/return"), json!({}))
+                    .await
+                    .unwrap();
+                admin.receive_return(customer, order_id).await.unwrap();
+            }
+            _ => {
+                customer.order_status(order_id, "cancelled").await.unwrap();
+            }
         }
     }
 
@@ -101,11 +114,13 @@ async fn restarting_the_broker_during_checkouts_loses_no_order() {
     assert_eq!(all.body["total"], CHECKOUTS, "one order per checkout");
     let payments = admin.get("/payments?per_page=100").await.unwrap();
     assert_eq!(payments.body["total"], CHECKOUTS, "one payment per order");
-    let sold = CHECKOUTS.div_ceil(2) as u64;
+    let sold = CHECKOUTS.div_ceil(4) as u64;
     admin
         .until(&format!("/products/{product}"), "the stock settled", |r| {
             r.body["stock"] == 100 - sold
         })
         .await
         .unwrap();
+    let parked: i64 = broker.parked().values().sum();
+    assert_eq!(parked, 0, "no event needed a replay: {:?}", broker.parked());
 }

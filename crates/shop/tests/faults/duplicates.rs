@@ -56,21 +56,7 @@ async fn the_same_events_delivered_twice_change_nothing_twice() {
     cat.post(&format!("/orders/{returned}/return"), json!({}))
         .await
         .unwrap();
-    let shipment = cat.shipment_of(&returned).await.unwrap();
-    let shipment = shipment["id"].as_str().unwrap();
-    admin
-        .until(
-            &format!("/shipments/{shipment}"),
-            "the return opened",
-            |r| r.body["status"] == "return_open",
-        )
-        .await
-        .unwrap();
-    admin
-        .post(&format!("/shipments/{shipment}/return"), json!({}))
-        .await
-        .unwrap();
-    cat.order_status(&returned, "refunded").await.unwrap();
+    admin.receive_return(&cat, &returned).await.unwrap();
 
     broker.wait_until_consumed(&SERVICES).await;
     let customers = [&ada, &bob, &cat];
