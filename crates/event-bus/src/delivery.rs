@@ -164,6 +164,18 @@ mod tests {
         }
     }
 
+    /// One event through `deliver_with_retry` under `policy()`.
+    async fn deliver(handler: std::sync::Arc<dyn EventHandler>) -> Delivered {
+        deliver_with_retry(
+            handler.as_ref(),
+            &an_event(),
+            "g",
+            &policy(),
+            &BusMetrics::unregistered(),
+        )
+        .await
+    }
+
     fn an_event() -> Envelope {
         Envelope::new(
             &event_contracts::UserRegistered {
@@ -181,14 +193,7 @@ mod tests {
         answers.push(Some("down".into()));
         answers.push(None);
         let handler = scripted(answers);
-        let delivered = deliver_with_retry(
-            handler.as_ref(),
-            &an_event(),
-            "g",
-            &policy(),
-            &BusMetrics::unregistered(),
-        )
-        .await;
+        let delivered = deliver(handler).await;
         // Six early answers and one failure, within two attempts' worth of failures.
         assert_eq!(delivered, Delivered::Handled { attempts: 8 });
     }
@@ -201,14 +206,7 @@ mod tests {
                 .collect(),
         );
         let started = tokio::time::Instant::now();
-        let delivered = deliver_with_retry(
-            handler.as_ref(),
-            &an_event(),
-            "g",
-            &policy(),
-            &BusMetrics::unregistered(),
-        )
-        .await;
+        let delivered = deliver(handler).await;
         let Delivered::Exhausted { attempts, error } = delivered else {
             panic!("not parked: {delivered:?}");
         };
@@ -224,14 +222,7 @@ mod tests {
     #[tokio::test]
     async fn failures_still_park_after_max_attempts() {
         let handler = scripted((0..10).map(|_| Some("broken".into())).collect());
-        let delivered = deliver_with_retry(
-            handler.as_ref(),
-            &an_event(),
-            "g",
-            &policy(),
-            &BusMetrics::unregistered(),
-        )
-        .await;
+        let delivered = deliver(handler).await;
         assert_eq!(
             delivered,
             Delivered::Exhausted {
