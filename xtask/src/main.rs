@@ -211,8 +211,9 @@ fn start_tansu() -> anyhow::Result<(Stopped, String)> {
 /// stopped and deleted when dropped.
 struct Postgres {
     dir: PathBuf,
-    bin: PathBuf,
-    as_postgres: bool,
+    /// The server, a direct child in our process group: Ctrl-C reaches it as it
+    /// reaches the broker (pg_ctl would detach it).
+    server: Option<Child>,
 }
 
 impl Postgres {
@@ -220,8 +221,8 @@ impl Postgres {
     fn start() -> anyhow::Result<Result<(Self, String), String>> {
         let Some(bin) = postgres_bin() else {
             return Ok(Err(
-                "no PostgreSQL server binaries (initdb, pg_ctl) on PATH or \
-                            under /usr/lib/postgresql; apt-get install postgresql"
+                "no PostgreSQL server binaries (initdb, postgres) on PATH or under \
+                 /usr/lib/postgresql; apt-get install postgresql"
                     .into(),
             ));
         };
@@ -234,114 +235,119 @@ impl Postgres {
                 "no psql beside initdb or on PATH; apt-get install postgresql-client".into(),
             ));
         };
-        // initdb refuses to run as root: then the cluster belongs to `postgres`.
-        let as_postgres = nix::unistd::geteuid().is_root();
-        if as_postgres && nix::unistd::User::from_name("postgres")?.is_none() {
-            return Ok(Err(
-                "running as root and there is no postgres user to own a cluster".into(),
-            ));
-        }
+        // initdb and postgres refuse to run as root: then they run as `postgres`.
+        let owner = if nix::unistd::geteuid().is_root() {
+            match nix::unistd::User::from_name("postgres")? {
+                Some(user) => Some((user.uid, user.gid)),
+                None => {
+                    return Ok(Err(
+                        "running as root and there is no postgres user to own a cluster".into(),
+                    ));
+                }
+            }
+        } else {
+            None
+        };
+        let as_owner = |program: &str| {
+            let mut command = Command::new(bin.join(program));
+            if let Some((uid, gid)) = owner {
+                use std::os::unix::process::CommandExt;
+                command.uid(uid.as_raw()).gid(gid.as_raw());
+            }
+            command
+        };
         // A fresh directory only we (then postgres) can enter: creating it fails rather
         // than adopt one somebody else put there.
-        let secret = random_hex(16)?;
-        let dir = std::env::temp_dir().join(format!("shop-tansu-pg-{}", &secret[..12]));
+        let dir = std::env::temp_dir().join(format!("shop-tansu-pg-{}", random_hex(6)?));
         {
             use std::os::unix::fs::DirBuilderExt;
             std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         }
-        let cluster = Self {
-            dir,
-            bin,
-            as_postgres,
-        };
-        if as_postgres {
-            let status = Command::new("chown")
-                .args(["postgres:", &cluster.dir.display().to_string()])
-                .status()?;
-            check("chown the PostgreSQL directory", status)?;
-        }
+        let mut cluster = Self { dir, server: None };
         // Local users other than us must not get a superuser on the loopback port: the
         // socket lives in our 0700 directory, TCP needs the password.
         let password = random_hex(16)?;
         let pwfile = cluster.dir.join("pwfile");
         std::fs::write(&pwfile, &password)?;
-        if as_postgres {
-            let status = Command::new("chown")
-                .args(["postgres:", &pwfile.display().to_string()])
-                .status()?;
-            check("chown the password file", status)?;
+        if let Some((uid, gid)) = owner {
+            for path in [&cluster.dir, &pwfile] {
+                std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(gid.as_raw()))?;
+            }
         }
         let data = cluster.dir.join("data");
-        let status = cluster
-            .command("initdb")
+        let status = as_owner("initdb")
             .arg("-D")
             .arg(&data)
-            .args([
-                "-U",
-                "postgres",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-            ])
+            .args(["-U", "postgres", "--auth-local=trust"])
+            .args(["--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"])
             .arg(format!("--pwfile={}", pwfile.display()))
-            .args(["-E", "UTF8", "--no-sync"])
             .stdout(Stdio::null())
             .status()?;
         check("initdb", status)?;
         let port = free_ports(1)?[0];
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            cluster.dir.display()
+        let log = std::fs::File::create(cluster.dir.join("log"))?;
+        let server = cluster.server.insert(
+            as_owner("postgres")
+                .arg("-D")
+                .arg(&data)
+                .args(["-p", &port.to_string(), "-k"])
+                .arg(&cluster.dir)
+                .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .context("starting postgres")?,
         );
-        let status = cluster
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(&data)
-            .args(["-o", &options, "-w", "-l"])
-            .arg(cluster.dir.join("log"))
-            .arg("start")
-            .stdout(Stdio::null())
-            .status()?;
-        check("pg_ctl start", status)?;
+        wait_for_port(port, "postgres", server)?;
+        // Listening comes a moment before accepting; psql is retried over that moment.
         let schema = workspace_root().join("xtask/tansu-postgres.sql");
-        let status = Command::new(psql)
-            .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string()])
-            .args(["-U", "postgres", "-d", "postgres"])
-            .args(["-v", "ON_ERROR_STOP=1", "-q", "-f"])
-            .arg(&schema)
-            .env("PGPASSWORD", &password)
-            .stdout(Stdio::null())
-            .status()?;
-        check("creating tansu's tables (psql)", status)?;
+        let mut tries = 0;
+        loop {
+            let status = Command::new(&psql)
+                .args(["-X", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .args(["-U", "postgres", "-d", "postgres"])
+                .args(["-v", "ON_ERROR_STOP=1", "-q", "-f"])
+                .arg(&schema)
+                .env("PGPASSWORD", &password)
+                .stdout(Stdio::null())
+                .stderr(if tries < 20 {
+                    Stdio::null()
+                } else {
+                    Stdio::inherit()
+                })
+                .status()?;
+            if status.success() {
+                break;
+            }
+            tries += 1;
+            if tries > 20 {
+                check("creating tansu's tables (psql)", status)?;
+            }
+            sleep(Duration::from_millis(250));
+        }
         eprintln!("xtask: PostgreSQL for tansu listening on 127.0.0.1:{port}");
         Ok(Ok((
             cluster,
             format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres"),
         )))
     }
-
-    fn command(&self, program: &str) -> Command {
-        let program = self.bin.join(program);
-        if self.as_postgres {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(program);
-            command
-        } else {
-            Command::new(program)
-        }
-    }
 }
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = self
-            .command("pg_ctl")
-            .arg("-D")
-            .arg(self.dir.join("data"))
-            .args(["-m", "immediate", "stop"])
-            .stdout(Stdio::null())
-            .status();
+        if let Some(mut server) = self.server.take() {
+            // SIGINT is PostgreSQL's fast shutdown; nothing here needs keeping.
+            let pid = nix::unistd::Pid::from_raw(server.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline && matches!(server.try_wait(), Ok(None)) {
+                sleep(Duration::from_millis(100));
+            }
+            let _ = server.kill();
+            let _ = server.wait();
+            eprintln!("xtask: stopped PostgreSQL");
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
-        eprintln!("xtask: stopped PostgreSQL");
     }
 }
 
@@ -359,15 +365,20 @@ fn which(program: &str) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-/// The directory of initdb and pg_ctl: on PATH, or Debian's versioned directory.
+/// The directory of initdb and postgres: Debian's versioned directory (PATH often
+/// holds only symlinks to it), or PATH.
 fn postgres_bin() -> Option<PathBuf> {
-    if let (Some(initdb), Some(_)) = (which("initdb"), which("pg_ctl")) {
-        return initdb.parent().map(PathBuf::from);
+    let on_path = which("initdb").and_then(|initdb| {
+        let bin = std::fs::canonicalize(initdb).ok()?.parent()?.to_path_buf();
+        bin.join("postgres").is_file().then_some(bin)
+    });
+    if on_path.is_some() {
+        return on_path;
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-        .filter(|bin| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file())
+        .filter(|bin| bin.join("initdb").is_file() && bin.join("postgres").is_file())
         .collect();
     versions.sort();
     versions.pop()
