@@ -16,16 +16,7 @@ async fn a_return_runs_to_returned_then_refunded_with_notifications() {
         eve.pay(&order_id, "4242424242424242").await.unwrap().status,
         StatusCode::OK
     );
-    eve.order_status(&order_id, "awaiting_shipment")
-        .await
-        .unwrap();
-    let shipment = eve.shipment_of(&order_id).await.unwrap();
-    let shipment_id = shipment["id"].as_str().unwrap().to_owned();
-    admin
-        .post(&format!("/shipments/{shipment_id}/deliver"), json!({}))
-        .await
-        .unwrap();
-    eve.order_status(&order_id, "delivered").await.unwrap();
+    admin.deliver(eve, &order_id).await.unwrap();
 
     let requested = eve
         .post(&format!("/orders/{order_id}/return"), json!({}))
@@ -33,21 +24,9 @@ async fn a_return_runs_to_returned_then_refunded_with_notifications() {
         .unwrap();
     assert_eq!(requested.status, StatusCode::OK);
     assert_eq!(requested.body["status"], "return_requested");
-    // The return is opened on the shipment by event; then the admin receives the parcel.
-    let returned = {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-        loop {
-            let reply = admin
-                .post(&format!("/shipments/{shipment_id}/return"), json!({}))
-                .await
-                .unwrap();
-            if reply.status == StatusCode::OK || tokio::time::Instant::now() > deadline {
-                break reply;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-    };
-    assert_eq!(returned.status, StatusCode::OK, "{returned:?}");
+    // The return is opened on the shipment by event; then the admin receives the parcel
+    // (the helper checks it answers 200 and waits for the refund).
+    admin.receive_return(eve, &order_id).await.unwrap();
     let order = eve.order_status(&order_id, "refunded").await.unwrap();
     let statuses: Vec<&str> = order.body["history"]
         .as_array()
