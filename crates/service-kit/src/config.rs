@@ -3,7 +3,7 @@
 //! variables (`SHOP_DATA_DIR`, `SHOP_AUTH_PORT`, ...). Secrets are wrapped so they never
 //! reach a log line.
 
-use std::{fmt, net::IpAddr, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, net::IpAddr, path::PathBuf, time::Duration};
 
 use figment::{
     Figment,
@@ -12,57 +12,7 @@ use figment::{
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-/// The nine deployable services. Each owns a namespace in the store and a port.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ServiceName {
-    Gateway,
-    Auth,
-    User,
-    Product,
-    Cart,
-    Order,
-    Payment,
-    Shipping,
-    Notification,
-}
-
-impl ServiceName {
-    pub const ALL: [ServiceName; 9] = [
-        Self::Gateway,
-        Self::Auth,
-        Self::User,
-        Self::Product,
-        Self::Cart,
-        Self::Order,
-        Self::Payment,
-        Self::Shipping,
-        Self::Notification,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Gateway => "gateway",
-            Self::Auth => "auth",
-            Self::User => "user",
-            Self::Product => "product",
-            Self::Cart => "cart",
-            Self::Order => "order",
-            Self::Payment => "payment",
-            Self::Shipping => "shipping",
-            Self::Notification => "notification",
-        }
-    }
-
-    pub fn default_port(self) -> u16 {
-        8080 + self as u16
-    }
-}
-
-impl fmt::Display for ServiceName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::service::ServiceName;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -99,24 +49,12 @@ pub struct Settings {
     pub storage: StorageKind,
     /// Address every service binds to.
     pub host: IpAddr,
-    pub gateway_port: u16,
-    pub auth_port: u16,
-    pub user_port: u16,
-    pub product_port: u16,
-    pub cart_port: u16,
-    pub order_port: u16,
-    pub payment_port: u16,
-    pub shipping_port: u16,
-    pub notification_port: u16,
-    /// Where a service reaches another; defaults to `http://<host>:<port>`.
-    pub auth_url: Option<String>,
-    pub user_url: Option<String>,
-    pub product_url: Option<String>,
-    pub cart_url: Option<String>,
-    pub order_url: Option<String>,
-    pub payment_url: Option<String>,
-    pub shipping_url: Option<String>,
-    pub notification_url: Option<String>,
+    /// Each service's port, by name (`SHOP_<SERVICE>_PORT`). The host fills in the
+    /// default port of every service it knows ([`Settings::with_default_ports`]).
+    pub ports: BTreeMap<String, u16>,
+    /// Where a service reaches another, by name (`SHOP_<SERVICE>_URL`); a service not
+    /// named here is at `http://<host>:<port>`.
+    pub urls: BTreeMap<String, String>,
 
     pub jwt_issuer: String,
     pub jwt_audience: String,
@@ -164,6 +102,11 @@ pub struct Settings {
     pub payment_provider_timeout_ms: u64,
     /// Where the notification service's webhook channel posts; unset disables it.
     pub notification_webhook_url: Option<String>,
+    /// How hard a notification is delivered: attempts, then a backoff that doubles from
+    /// the initial one up to the longest.
+    pub notification_max_attempts: u32,
+    pub notification_initial_backoff_ms: u64,
+    pub notification_max_backoff_ms: u64,
 }
 
 impl Default for Settings {
@@ -172,23 +115,8 @@ impl Default for Settings {
             data_dir: PathBuf::from("data"),
             storage: StorageKind::Disk,
             host: IpAddr::from([127, 0, 0, 1]),
-            gateway_port: ServiceName::Gateway.default_port(),
-            auth_port: ServiceName::Auth.default_port(),
-            user_port: ServiceName::User.default_port(),
-            product_port: ServiceName::Product.default_port(),
-            cart_port: ServiceName::Cart.default_port(),
-            order_port: ServiceName::Order.default_port(),
-            payment_port: ServiceName::Payment.default_port(),
-            shipping_port: ServiceName::Shipping.default_port(),
-            notification_port: ServiceName::Notification.default_port(),
-            auth_url: None,
-            user_url: None,
-            product_url: None,
-            cart_url: None,
-            order_url: None,
-            payment_url: None,
-            shipping_url: None,
-            notification_url: None,
+            ports: BTreeMap::new(),
+            urls: BTreeMap::new(),
             jwt_issuer: "shop-auth".into(),
             jwt_audience: "shop".into(),
             access_token_ttl_secs: 15 * 60,
@@ -218,8 +146,34 @@ impl Default for Settings {
             payment_provider_url: None,
             payment_provider_timeout_ms: 5_000,
             notification_webhook_url: None,
+            // Eight attempts spread over about two minutes (1 s, 2 s, ... 64 s between
+            // them): long enough to ride out a receiver's restart, short enough that a
+            // stale "your order was delivered" is not sent hours late.
+            notification_max_attempts: 8,
+            notification_initial_backoff_ms: 1_000,
+            notification_max_backoff_ms: 5 * 60 * 1_000,
         }
     }
+}
+
+/// Where the signing keys are published.
+const AUTH: ServiceName = ServiceName::new("auth");
+
+/// Maps the environment's and the pairs' `<service>_port` and `<service>_url` (one word
+/// before the suffix, as service names are) into the `ports` and `urls` maps, so the
+/// variable names stay `SHOP_ORDER_PORT` and `SHOP_ORDER_URL` for any service. Settings
+/// with longer names (`payment_provider_url`) are left as they are.
+fn service_key(key: &figment::value::UncasedStr) -> figment::value::Uncased<'_> {
+    let lower = key.as_str().to_ascii_lowercase();
+    for (suffix, map) in [("_port", "ports"), ("_url", "urls")] {
+        if let Some(service) = lower.strip_suffix(suffix)
+            && !service.is_empty()
+            && service.bytes().all(|b| b.is_ascii_lowercase())
+        {
+            return format!("{map}.{service}").into();
+        }
+    }
+    key.into()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -234,7 +188,7 @@ impl Settings {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None => figment = figment.merge(Toml::file("shop.toml")),
         }
-        Self::extract(figment.merge(Env::prefixed("SHOP_").ignore(&["config"])))
+        Self::extract(figment.merge(Env::prefixed("SHOP_").ignore(&["config"]).map(service_key)))
     }
 
     /// Like [`Settings::load`] but from explicit `(key, value)` pairs over the defaults;
@@ -246,7 +200,12 @@ impl Settings {
         for (key, value) in pairs {
             // Parsed the way environment values are, so "9001" becomes a number.
             let value: figment::value::Value = value.parse().expect("parsing is infallible");
-            figment = figment.merge((key, value));
+            figment = figment.merge((
+                service_key(figment::value::UncasedStr::new(key))
+                    .as_str()
+                    .to_owned(),
+                value,
+            ));
         }
         Self::extract(figment)
     }
@@ -294,66 +253,43 @@ impl Settings {
         Ok(())
     }
 
-    pub fn port(&self, service: ServiceName) -> u16 {
-        match service {
-            ServiceName::Gateway => self.gateway_port,
-            ServiceName::Auth => self.auth_port,
-            ServiceName::User => self.user_port,
-            ServiceName::Product => self.product_port,
-            ServiceName::Cart => self.cart_port,
-            ServiceName::Order => self.order_port,
-            ServiceName::Payment => self.payment_port,
-            ServiceName::Shipping => self.shipping_port,
-            ServiceName::Notification => self.notification_port,
+    /// Fills in the port of each `(service, default port)` that no layer named.
+    pub fn with_default_ports(
+        mut self,
+        defaults: impl IntoIterator<Item = (ServiceName, u16)>,
+    ) -> Self {
+        for (service, port) in defaults {
+            self.ports
+                .entry(service.as_str().to_owned())
+                .or_insert(port);
         }
+        self
+    }
+
+    /// Where `service` listens. Its host registered its default port, so a port that is
+    /// missing here is a host's wiring mistake.
+    pub fn port(&self, service: ServiceName) -> u16 {
+        *self.ports.get(service.as_str()).unwrap_or_else(|| {
+            panic!("no port for {service}: hosts call Settings::with_default_ports first")
+        })
     }
 
     pub fn set_port(&mut self, service: ServiceName, port: u16) {
-        *match service {
-            ServiceName::Gateway => &mut self.gateway_port,
-            ServiceName::Auth => &mut self.auth_port,
-            ServiceName::User => &mut self.user_port,
-            ServiceName::Product => &mut self.product_port,
-            ServiceName::Cart => &mut self.cart_port,
-            ServiceName::Order => &mut self.order_port,
-            ServiceName::Payment => &mut self.payment_port,
-            ServiceName::Shipping => &mut self.shipping_port,
-            ServiceName::Notification => &mut self.notification_port,
-        } = port;
-    }
-
-    fn url_override(&self, service: ServiceName) -> Option<&String> {
-        match service {
-            ServiceName::Gateway => None,
-            ServiceName::Auth => self.auth_url.as_ref(),
-            ServiceName::User => self.user_url.as_ref(),
-            ServiceName::Product => self.product_url.as_ref(),
-            ServiceName::Cart => self.cart_url.as_ref(),
-            ServiceName::Order => self.order_url.as_ref(),
-            ServiceName::Payment => self.payment_url.as_ref(),
-            ServiceName::Shipping => self.shipping_url.as_ref(),
-            ServiceName::Notification => self.notification_url.as_ref(),
-        }
+        self.ports.insert(service.as_str().to_owned(), port);
     }
 
     /// The base URL another service uses to reach `service`, without a trailing slash.
     pub fn url(&self, service: ServiceName) -> String {
-        match self.url_override(service) {
+        match self.urls.get(service.as_str()) {
             Some(url) => url.trim_end_matches('/').to_owned(),
             None => format!("http://{}:{}", self.host, self.port(service)),
         }
     }
 
-    /// Where a service answers, the gateway included.
-    pub fn url_of(&self, service: ServiceName) -> String {
-        match service {
-            ServiceName::Gateway => format!("http://{}:{}", self.host, self.gateway_port),
-            other => self.url(other),
-        }
-    }
-
     pub fn jwks_url(&self) -> String {
-        format!("{}/api/v1/auth/jwks", self.url(ServiceName::Auth))
+        // Auth is the one service every other names: it holds the keys tokens are
+        // checked with.
+        format!("{}/api/v1/auth/jwks", self.url(AUTH))
     }
 
     pub fn upstream_timeout(&self) -> Duration {
@@ -376,12 +312,14 @@ mod tests {
 
     use super::*;
 
+    const GATEWAY: ServiceName = ServiceName::new("gateway");
+    const USER: ServiceName = ServiceName::new("user");
+
     #[test]
-    fn defaults_put_the_gateway_on_8080_and_services_after_it() {
-        let s = Settings::default();
-        assert_eq!(s.port(ServiceName::Gateway), 8080);
-        assert_eq!(s.port(ServiceName::Notification), 8088);
-        assert_eq!(s.url(ServiceName::Auth), "http://127.0.0.1:8081");
+    fn a_service_is_at_its_default_port_on_the_host_unless_told_otherwise() {
+        let s = Settings::default().with_default_ports([(GATEWAY, 8080), (AUTH, 8081)]);
+        assert_eq!(s.port(GATEWAY), 8080);
+        assert_eq!(s.url(AUTH), "http://127.0.0.1:8081");
         assert_eq!(s.jwks_url(), "http://127.0.0.1:8081/api/v1/auth/jwks");
     }
 
@@ -393,9 +331,10 @@ mod tests {
             ("bootstrap_admin_email", "root@example.com"),
             ("bootstrap_admin_password", "s3cret-enough"),
         ])
-        .unwrap();
-        assert_eq!(s.url(ServiceName::Auth), "http://127.0.0.1:9001");
-        assert_eq!(s.url(ServiceName::User), "http://users.internal:80");
+        .unwrap()
+        .with_default_ports([(AUTH, 8081), (USER, 8082)]);
+        assert_eq!(s.url(AUTH), "http://127.0.0.1:9001");
+        assert_eq!(s.url(USER), "http://users.internal:80");
         assert_eq!(
             s.bootstrap_admin_password.unwrap().expose_secret(),
             "s3cret-enough"

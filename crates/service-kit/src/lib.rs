@@ -14,11 +14,13 @@ pub mod metrics;
 pub mod openapi;
 pub mod paging;
 pub mod runtime;
+pub mod service;
 pub mod telemetry;
 pub mod token;
 
-pub use config::{ServiceName, Settings};
+pub use config::Settings;
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use extract::{AdminUser, ApiJson, ApiQuery, AuthUser, CorrelationId, MaybeAuthUser};
-pub use runtime::{Running, ServiceContext};
+pub use runtime::{Running, ServiceContext, ServiceRuntime};
+pub use service::{Api, PublicApi, ServiceDef, ServiceName};
 pub use token::{AccessClaims, TokenSigner, TokenVerifier};

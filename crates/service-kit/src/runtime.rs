@@ -1,69 +1,136 @@
-//! What a service is given to run (its store namespace, the bus, the token verifier,
-//! a shutdown signal) and the start-up every service shares: outbox relay, consumer
-//! group, HTTP server.
+//! What a service is given to run (its store namespace and the bus when it keeps
+//! state, the token verifier, a shutdown signal, its peers) and the start-up every
+//! service shares: outbox relay, consumer groups, HTTP server.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::Router;
-use doc_store::{CollectionSpec, DocumentStore};
+use doc_store::DocumentStore;
 use event_bus::{BusMetrics, EventBus, EventHandler, Outbox, Subscription};
 use prometheus::Registry;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    ServiceName, Settings, TokenVerifier,
+    Settings, TokenVerifier,
     health::{ReadinessCheck, StoreReady},
     http,
+    service::{Api, ServiceDef, ServiceName},
 };
 
-/// Everything a service needs from the process that hosts it.
+/// Everything a service is given by the process that hosts it.
 #[derive(Clone)]
 pub struct ServiceContext {
     pub settings: Arc<Settings>,
-    /// This service's own namespace; no other service writes to it.
-    pub store: Arc<dyn DocumentStore>,
-    pub bus: Arc<dyn EventBus>,
+    /// This service's own namespace, when it keeps state; no other service writes to it.
+    pub store: Option<Arc<dyn DocumentStore>>,
+    /// The bus, when the service keeps state (only a stateful service has an outbox to
+    /// relay and can consume idempotently).
+    pub bus: Option<Arc<dyn EventBus>>,
     pub verifier: Arc<TokenVerifier>,
     pub shutdown: CancellationToken,
+    /// Every service of the system this one is part of, in start order: what the gateway
+    /// routes to and merges the OpenAPI documents of.
+    pub peers: &'static [&'static ServiceDef],
 }
 
-/// A service being started: its metrics registry, outbox relay and consumer tasks.
+impl ServiceContext {
+    /// The service's store namespace. Only a service that declares collections is given
+    /// one, so calling this from any other is a wiring mistake.
+    pub fn store(&self) -> &Arc<dyn DocumentStore> {
+        self.store
+            .as_ref()
+            .expect("only a service that declares collections is given a store")
+    }
+
+    /// The bus; given, like the store, to a service that declares collections.
+    pub fn bus(&self) -> &Arc<dyn EventBus> {
+        self.bus
+            .as_ref()
+            .expect("only a service that declares collections is given the bus")
+    }
+}
+
+/// The stateful part of a running service: its outbox and the metrics its relay and
+/// consumers report.
+struct State {
+    bus_metrics: BusMetrics,
+    outbox: Outbox,
+}
+
+/// A service being started: its metrics registry, outbox relay, consumers and other
+/// background tasks. A [`ServiceDef`]'s wiring adds to it; [`ServiceDef::start`] then
+/// serves the API.
 pub struct ServiceRuntime {
     name: ServiceName,
     ctx: ServiceContext,
     registry: Registry,
-    bus_metrics: BusMetrics,
-    outbox: Outbox,
+    state: Option<State>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-impl ServiceRuntime {
-    /// Declares the service's collections and starts its outbox relay.
+impl ServiceDef {
+    /// Starts the service on `listener` until `ctx.shutdown`: what every host calls.
     pub async fn start(
-        name: ServiceName,
+        &'static self,
         ctx: ServiceContext,
-        collections: &[CollectionSpec],
-    ) -> anyhow::Result<Self> {
-        ctx.store.ensure_collections(collections).await?;
+        listener: TcpListener,
+    ) -> anyhow::Result<Running> {
+        let (runtime, api) = self.assemble(ctx).await?;
+        runtime.serve(listener, api)
+    }
+
+    /// Everything but the listener: the store's collections declared, the relay and
+    /// consumers running, and the API. Tests drive [`ServiceRuntime::router`] with
+    /// `oneshot`.
+    pub async fn assemble(
+        &'static self,
+        ctx: ServiceContext,
+    ) -> anyhow::Result<(ServiceRuntime, Api)> {
+        let mut runtime = ServiceRuntime::start(self, ctx).await?;
+        let api = (self.wire)(&mut runtime).await?;
+        Ok((runtime, api))
+    }
+}
+
+impl ServiceRuntime {
+    /// For a stateful service: declares its collections and starts its outbox relay.
+    async fn start(def: &ServiceDef, ctx: ServiceContext) -> anyhow::Result<Self> {
         let registry = Registry::new();
-        let bus_metrics = BusMetrics::register(&registry)?;
-        let outbox = Outbox::new(ctx.store.clone());
-        let relay = outbox
-            .relay(ctx.bus.clone(), bus_metrics.clone())
-            .spawn(ctx.shutdown.clone());
+        let mut tasks = Vec::new();
+        let state = if def.is_stateful() {
+            ctx.store().ensure_collections(def.collections).await?;
+            let bus_metrics = BusMetrics::register(&registry)?;
+            let outbox = Outbox::new(ctx.store().clone());
+            tasks.push(
+                outbox
+                    .relay(ctx.bus().clone(), bus_metrics.clone())
+                    .spawn(ctx.shutdown.clone()),
+            );
+            Some(State {
+                bus_metrics,
+                outbox,
+            })
+        } else {
+            None
+        };
         Ok(Self {
-            name,
+            name: def.name,
             ctx,
             registry,
-            bus_metrics,
-            outbox,
-            tasks: vec![relay],
+            state,
+            tasks,
         })
     }
 
+    fn state(&self) -> &State {
+        self.state
+            .as_ref()
+            .expect("only a service that declares collections has an outbox and consumers")
+    }
+
     pub fn outbox(&self) -> &Outbox {
-        &self.outbox
+        &self.state().outbox
     }
 
     pub fn context(&self) -> &ServiceContext {
@@ -76,7 +143,7 @@ impl ServiceRuntime {
         self.tasks.push(task);
     }
 
-    /// Consumes `topics` in this service's consumer group (one group per service).
+    /// Consumes `topics`, each in the service's own consumer group.
     pub async fn consume(
         &mut self,
         topics: &[&str],
@@ -87,28 +154,36 @@ impl ServiceRuntime {
             topics: topics.iter().map(|t| t.to_string()).collect(),
             handler,
             retry: self.ctx.settings.retry_policy(),
-            metrics: self.bus_metrics.clone(),
+            metrics: self.state().bus_metrics.clone(),
         };
         let task = self
             .ctx
-            .bus
+            .bus()
             .subscribe(subscription, self.ctx.shutdown.clone())
             .await?;
         self.tasks.push(task);
         Ok(())
     }
 
-    /// Serves the API on `listener` until shutdown.
-    pub fn serve(
-        mut self,
-        listener: TcpListener,
-        api: Router,
-        openapi: serde_json::Value,
-    ) -> anyhow::Result<Running> {
+    /// The whole HTTP service: `api` behind the ops routes, the service's metrics and
+    /// its readiness checks (the store's, when it has one; a stateless service is ready
+    /// once it answers).
+    pub fn router(&self, api: Api) -> Router {
+        let checks: Vec<Arc<dyn ReadinessCheck>> = match &self.ctx.store {
+            Some(store) => vec![Arc::new(StoreReady(store.clone()))],
+            None => Vec::new(),
+        };
+        let router = http::service_router(api.router, api.openapi, self.registry.clone(), checks);
+        match api.outer {
+            Some(wrap) => wrap(router),
+            None => router,
+        }
+    }
+
+    /// Serves `api` on `listener` until shutdown.
+    pub fn serve(mut self, listener: TcpListener, api: Api) -> anyhow::Result<Running> {
         let addr = listener.local_addr()?;
-        let checks: Vec<Arc<dyn ReadinessCheck>> =
-            vec![Arc::new(StoreReady(self.ctx.store.clone()))];
-        let router = http::service_router(api, openapi, self.registry.clone(), checks);
+        let router = self.router(api);
         self.tasks.push(tokio::spawn(http::serve(
             listener,
             router,

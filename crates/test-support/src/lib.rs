@@ -291,10 +291,11 @@ pub fn assert_matches_committed(served: &Value, committed_path: &Path) {
 pub fn memory_context(tokens: &TestTokens) -> service_kit::ServiceContext {
     service_kit::ServiceContext {
         settings: Arc::new(service_kit::Settings::default()),
-        store: Arc::new(doc_store::EmbeddedStore::in_memory()),
-        bus: Arc::new(event_bus::InProcessBus::in_memory()),
+        store: Some(Arc::new(doc_store::EmbeddedStore::in_memory())),
+        bus: Some(Arc::new(event_bus::InProcessBus::in_memory())),
         verifier: tokens.verifier(),
         shutdown: tokio_util::sync::CancellationToken::new(),
+        peers: &[],
     }
 }
 
@@ -322,7 +323,7 @@ pub type Recorded = Arc<std::sync::Mutex<Vec<event_contracts::Envelope>>>;
 pub async fn record_events(ctx: &service_kit::ServiceContext, topics: &[&str]) -> Recorded {
     let recorded: Recorded = Default::default();
     let sink = recorded.clone();
-    ctx.bus
+    ctx.bus()
         .subscribe(
             event_bus::Subscription {
                 group: "test-observer".into(),

@@ -1,12 +1,12 @@
 //! One service assembled the way its binary assembles it, over an in-memory store and
 //! bus, behind the ops router every service serves, and driven with `oneshot`.
 
-use std::{future::Future, sync::Arc};
+use std::sync::Arc;
 
 use axum::{Router, http::Method};
 use event_contracts::Envelope;
 use serde_json::Value;
-use service_kit::{ServiceContext, Settings, runtime::ServiceRuntime};
+use service_kit::{ServiceContext, ServiceDef, ServiceRuntime, Settings};
 
 use crate::{
     OpenApiContract, Recorded, TestResponse, TestTokens, call, memory_context, record_events,
@@ -14,8 +14,8 @@ use crate::{
 
 /// A running service under test. Its consumers and outbox relay run as long as it lives.
 pub struct TestService {
-    /// The service's API behind `service_kit::http::service_router` (`/healthz`,
-    /// `/metrics`, `/openapi.json`).
+    /// The whole HTTP service, as a host serves it (`/healthz`, `/readyz`, `/metrics`,
+    /// `/openapi.json` beside the API).
     pub router: Router,
     /// The OpenAPI document the service serves.
     pub contract: OpenApiContract,
@@ -29,52 +29,40 @@ pub struct TestService {
 }
 
 impl TestService {
-    /// Starts the service with `assemble` (its `assemble`, or a closure over a variant of
-    /// it) over a fresh in-memory store and bus, with `settings`, recording what is
-    /// published on the `observe` topics.
-    pub async fn spawn<F, Fut>(assemble: F, settings: Settings, observe: &[&str]) -> Self
-    where
-        F: FnOnce(ServiceContext) -> Fut,
-        Fut: Future<Output = anyhow::Result<(ServiceRuntime, Router, Value)>>,
-    {
+    /// Starts `service` as every host does, over a fresh in-memory store and bus, with
+    /// `settings`, recording what is published on the `observe` topics.
+    pub async fn spawn(service: &'static ServiceDef, settings: Settings, observe: &[&str]) -> Self {
         let tokens = TestTokens::new();
         let mut ctx = memory_context(&tokens);
         ctx.settings = Arc::new(settings);
-        Self::start(ctx, tokens, assemble, observe).await
+        Self::start(ctx, tokens, service, observe).await
     }
 
     /// Starts the service over an existing context, as a restarted process would: the
     /// same store, bus, settings and shutdown. Its `tokens` are new, and `ctx.verifier`
     /// is replaced by one that accepts them.
-    pub async fn spawn_in<F, Fut>(mut ctx: ServiceContext, assemble: F, observe: &[&str]) -> Self
-    where
-        F: FnOnce(ServiceContext) -> Fut,
-        Fut: Future<Output = anyhow::Result<(ServiceRuntime, Router, Value)>>,
-    {
+    pub async fn spawn_in(
+        mut ctx: ServiceContext,
+        service: &'static ServiceDef,
+        observe: &[&str],
+    ) -> Self {
         let tokens = TestTokens::new();
         ctx.verifier = tokens.verifier();
-        Self::start(ctx, tokens, assemble, observe).await
+        Self::start(ctx, tokens, service, observe).await
     }
 
-    async fn start<F, Fut>(
+    async fn start(
         ctx: ServiceContext,
         tokens: TestTokens,
-        assemble: F,
+        service: &'static ServiceDef,
         observe: &[&str],
-    ) -> Self
-    where
-        F: FnOnce(ServiceContext) -> Fut,
-        Fut: Future<Output = anyhow::Result<(ServiceRuntime, Router, Value)>>,
-    {
-        let (runtime, api, openapi) = assemble(ctx.clone())
+    ) -> Self {
+        let (runtime, api) = service
+            .assemble(ctx.clone())
             .await
-            .unwrap_or_else(|e| panic!("the service assembles: {e:#}"));
-        let router = service_kit::http::service_router(
-            api,
-            openapi.clone(),
-            prometheus::Registry::new(),
-            vec![],
-        );
+            .unwrap_or_else(|e| panic!("{} assembles: {e:#}", service.name));
+        let openapi = api.openapi.clone();
+        let router = runtime.router(api);
         let published = if observe.is_empty() {
             Recorded::default()
         } else {

@@ -14,30 +14,29 @@ mod store;
 
 use std::sync::Arc;
 
-use axum::Router;
-use service_kit::{Running, ServiceContext, ServiceName, runtime::ServiceRuntime};
-use tokio::net::TcpListener;
+use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
 
 use crate::{
     domain::PasswordHasher,
     state::{AuthState, Inner},
 };
 
-pub const NAME: ServiceName = ServiceName::Auth;
+/// The auth service, as every host starts it.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: ServiceName::new("auth"),
+    default_port: 8081,
+    public_api: Some(PublicApi {
+        prefixes: &["auth"],
+        contract: include_str!("../../../contracts/api/auth.v1.json"),
+    }),
+    collections: store::COLLECTIONS,
+    wire: |runtime| Box::pin(wire(runtime)),
+};
 
-/// Starts the service on `listener` until `ctx.shutdown`.
-pub async fn start(ctx: ServiceContext, listener: TcpListener) -> anyhow::Result<Running> {
-    let (runtime, api, openapi) = assemble(ctx).await?;
-    runtime.serve(listener, api, openapi)
-}
-
-/// Everything but the listener: the running consumers and relay, the API router and
-/// its OpenAPI document. Tests drive the router with `oneshot`.
-pub async fn assemble(
-    ctx: ServiceContext,
-) -> anyhow::Result<(ServiceRuntime, Router, serde_json::Value)> {
-    let mut runtime = ServiceRuntime::start(NAME, ctx.clone(), store::COLLECTIONS).await?;
-    let signer = keys::load_or_create(ctx.store.as_ref(), &ctx.settings).await?;
+/// Starts its consumers (and background tasks) and returns its API.
+async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
+    let ctx = runtime.context().clone();
+    let signer = keys::load_or_create(ctx.store().as_ref(), &ctx.settings).await?;
     let hasher = PasswordHasher::default();
     let dummy_hash = {
         let hasher = hasher.clone();
@@ -57,5 +56,5 @@ pub async fn assemble(
         .consume(events::TOPICS, Arc::new(events::AuthEvents(state.clone())))
         .await?;
     let (api, openapi) = routes::router(state);
-    Ok((runtime, api, service_kit::openapi::to_json(&openapi)))
+    Ok(Api::new(api, &openapi))
 }

@@ -15,6 +15,4 @@ pub mod rate_limit;
 pub mod routing;
 mod startup;
 
-pub use startup::{GatewayState, router, start};
-
-pub const NAME: service_kit::ServiceName = service_kit::ServiceName::Gateway;
+pub use startup::{GatewayState, SERVICE};

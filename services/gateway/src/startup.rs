@@ -1,4 +1,5 @@
-//! Building the gateway's router and running it until shutdown.
+//! The gateway as a service: a definition with no collections and no consumers, whose
+//! wiring builds the forwarding routes to its peers.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -8,15 +9,24 @@ use axum::{
     extract::{FromRef, Request, State},
     routing::any,
 };
-use prometheus::Registry;
 use reqwest::Url;
 use serde_json::Value;
-use service_kit::{Running, ServiceName, Settings, TokenVerifier, http};
-use tokio::net::TcpListener;
+use service_kit::{Api, ServiceDef, ServiceName, ServiceRuntime, Settings, TokenVerifier};
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::CorsLayer;
 
-use crate::{cors, openapi, proxy, rate_limit::RateLimits, routing::ROUTES};
+use crate::{cors, openapi, proxy, rate_limit::RateLimits, routing::Routes};
+
+/// The gateway, as every host starts it. It keeps no state: no store, no bus. Upstream
+/// services being down must not make it unready either: it still answers, with 502s
+/// naming the service, and other routes keep working.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: ServiceName::new("gateway"),
+    default_port: 8080,
+    public_api: None,
+    collections: &[],
+    wire: |runtime| Box::pin(wire(runtime)),
+};
 
 /// How often rate-limit keys whose limit has refilled are dropped.
 const FORGET_IDLE_KEYS_EVERY: Duration = Duration::from_secs(60);
@@ -32,6 +42,7 @@ struct Inner {
     verifier: Arc<TokenVerifier>,
     /// One pooled client for all services, so connections are kept alive and reused.
     http: reqwest::Client,
+    routes: Routes,
     upstreams: HashMap<ServiceName, String>,
     rate_limits: RateLimits,
     cors: CorsLayer,
@@ -40,9 +51,14 @@ struct Inner {
 
 impl GatewayState {
     /// Fails on settings the gateway cannot work with (a malformed service URL or CORS
-    /// origin) and on service OpenAPI documents that contradict each other, so that
-    /// such mistakes stop the start rather than surface on some later request.
-    pub fn new(settings: Arc<Settings>, verifier: Arc<TokenVerifier>) -> anyhow::Result<Self> {
+    /// origin), on two services claiming one prefix and on service OpenAPI documents
+    /// that contradict each other, so that such mistakes stop the start rather than
+    /// surface on some later request.
+    pub fn new(
+        settings: Arc<Settings>,
+        verifier: Arc<TokenVerifier>,
+        services: &[&ServiceDef],
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.upstream_timeout())
             // Redirects are the client's to follow, and service traffic never goes
@@ -51,13 +67,14 @@ impl GatewayState {
             .no_proxy()
             .build()
             .context("building the upstream HTTP client")?;
-        let upstreams = ROUTES
+        let routes = Routes::of(services)?;
+        let upstreams = routes
             .iter()
             .map(|(_, service)| {
-                let base = settings.url(*service);
+                let base = settings.url(service);
                 Url::parse(&base)
                     .with_context(|| format!("the {service} service URL `{base}` is invalid"))?;
-                Ok((*service, base))
+                Ok((service, base))
             })
             .collect::<anyhow::Result<_>>()?;
         let rate_limits = RateLimits::new(
@@ -65,13 +82,14 @@ impl GatewayState {
             settings.rate_limit_register_per_minute,
         )?;
         let cors = cors::layer(&settings.cors_allowed_origins)?;
-        let openapi =
-            openapi::combined_document().context("merging the services' OpenAPI documents")?;
+        let openapi = openapi::combined_document(services)
+            .context("merging the services' OpenAPI documents")?;
         Ok(Self {
             inner: Arc::new(Inner {
                 settings,
                 verifier,
                 http,
+                routes,
                 upstreams,
                 rate_limits,
                 cors,
@@ -108,11 +126,28 @@ impl FromRef<GatewayState> for Arc<TokenVerifier> {
     }
 }
 
-/// The whole gateway: proxied API routes, ops routes, edge layers and CORS.
-pub fn router(state: GatewayState) -> Router {
+/// Forwarding routes to the peers, behind CORS and edge checks; the rate-limit keys
+/// forgotten in the background.
+async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
+    let ctx = runtime.context().clone();
+    let state = GatewayState::new(ctx.settings.clone(), ctx.verifier.clone(), ctx.peers)?;
+    runtime.track(tokio::spawn(forget_idle_rate_limit_keys(
+        state.clone(),
+        ctx.shutdown.clone(),
+    )));
+    let cors = state.inner.cors.clone();
+    // Outermost, so preflights are answered before any check and every answer, errors
+    // included, carries the CORS headers a browser needs to read it.
+    Ok(
+        Api::from_json(forwarding(state.clone()), state.openapi().clone())
+            .with_outer_layer(move |router| router.layer(cors)),
+    )
+}
+
+/// `/api/v1/<prefix>` and everything under it, for each prefix a peer owns.
+fn forwarding(state: GatewayState) -> Router {
     let mut api = Router::new();
-    for (prefix, service) in ROUTES {
-        let service = *service;
+    for (prefix, service) in state.inner.routes.iter() {
         let forward = any(move |State(state): State<GatewayState>, request: Request| {
             proxy::forward(state, service, request)
         });
@@ -120,39 +155,7 @@ pub fn router(state: GatewayState) -> Router {
             .route(&format!("/api/v1/{prefix}"), forward.clone())
             .route(&format!("/api/v1/{prefix}/{{*rest}}"), forward);
     }
-    let cors = state.inner.cors.clone();
-    // Upstreams being down must not make the gateway unready: it still answers, with
-    // 502s naming the service, and other routes keep working.
-    let checks = Vec::new();
-    // Outermost, so preflights are answered before any check and every answer, errors
-    // included, carries the CORS headers a browser needs to read it.
-    http::service_router(
-        api.with_state(state.clone()),
-        state.openapi().clone(),
-        Registry::new(),
-        checks,
-    )
-    .layer(cors)
-}
-
-/// Serves the gateway on `listener` until `shutdown` is cancelled.
-pub async fn start(
-    settings: Arc<Settings>,
-    verifier: Arc<TokenVerifier>,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<Running> {
-    let addr = listener.local_addr()?;
-    let state = GatewayState::new(settings, verifier)?;
-    let forget_idle_keys =
-        tokio::spawn(forget_idle_rate_limit_keys(state.clone(), shutdown.clone()));
-    let server = tokio::spawn(http::serve(listener, router(state), shutdown));
-    tracing::info!(service = %ServiceName::Gateway, %addr, "service listening");
-    Ok(Running::new(
-        ServiceName::Gateway,
-        addr,
-        vec![server, forget_idle_keys],
-    ))
+    api.with_state(state)
 }
 
 async fn forget_idle_rate_limit_keys(state: GatewayState, shutdown: CancellationToken) {

@@ -9,6 +9,7 @@ use event_contracts::{
     ShipmentDelivered, ShipmentReturned,
 };
 use serde::{Deserialize, Serialize};
+use service_kit::Settings;
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 
@@ -296,19 +297,21 @@ pub struct DeliveryPolicy {
 }
 
 impl Default for DeliveryPolicy {
-    /// Eight attempts spread over about two minutes (1 s, 2 s, ... 64 s between them):
-    /// long enough to ride out a receiver's restart, short enough that a stale
-    /// "your order was delivered" is not sent hours late.
+    /// What the default settings say.
     fn default() -> Self {
-        Self {
-            max_attempts: 8,
-            initial_backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(5 * 60),
-        }
+        Self::from_settings(&Settings::default())
     }
 }
 
 impl DeliveryPolicy {
+    pub fn from_settings(settings: &Settings) -> Self {
+        Self {
+            max_attempts: settings.notification_max_attempts.max(1),
+            initial_backoff: Duration::from_millis(settings.notification_initial_backoff_ms),
+            max_backoff: Duration::from_millis(settings.notification_max_backoff_ms),
+        }
+    }
+
     /// The wait after the `attempts`-th failed attempt.
     pub fn backoff_after(&self, attempts: u32) -> Duration {
         let doublings = attempts.saturating_sub(1).min(31);

@@ -17,40 +17,31 @@ mod timestamp;
 
 use std::sync::Arc;
 
-use axum::Router;
-use service_kit::{Running, ServiceContext, ServiceName, runtime::ServiceRuntime};
-use tokio::net::TcpListener;
+use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
 
 pub use crate::{
     channel::{Channel, ChannelError, WebhookChannel},
     domain::{DeliveryPolicy, Notification, NotificationKind},
 };
 
-pub const NAME: ServiceName = ServiceName::Notification;
+/// The notification service, as every host starts it.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: ServiceName::new("notification"),
+    default_port: 8088,
+    public_api: Some(PublicApi {
+        prefixes: &["notifications"],
+        contract: include_str!("../../../contracts/api/notification.v1.json"),
+    }),
+    collections: store::COLLECTIONS,
+    wire: |runtime| Box::pin(wire(runtime)),
+};
 
-/// Starts the service on `listener` until `ctx.shutdown`.
-pub async fn start(ctx: ServiceContext, listener: TcpListener) -> anyhow::Result<Running> {
-    let (runtime, api, openapi) = assemble(ctx).await?;
-    runtime.serve(listener, api, openapi)
-}
-
-/// Everything but the listener: the consumers, the outbox relay and the delivery
-/// dispatcher running, the API router and its OpenAPI document.
-pub async fn assemble(
-    ctx: ServiceContext,
-) -> anyhow::Result<(ServiceRuntime, Router, serde_json::Value)> {
-    assemble_with(ctx, DeliveryPolicy::default()).await
-}
-
-/// [`assemble`] with another retry policy for deliveries; tests use one that gives up
-/// in milliseconds instead of minutes.
-pub async fn assemble_with(
-    ctx: ServiceContext,
-    policy: DeliveryPolicy,
-) -> anyhow::Result<(ServiceRuntime, Router, serde_json::Value)> {
+/// Starts its consumers (and background tasks) and returns its API.
+async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
+    let ctx = runtime.context().clone();
     let channels = channel::from_settings(&ctx.settings)?;
-    let mut runtime = ServiceRuntime::start(NAME, ctx.clone(), store::COLLECTIONS).await?;
-    let dispatcher = dispatcher::Dispatcher::new(ctx.store.clone(), channels.clone(), policy);
+    let policy = DeliveryPolicy::from_settings(&ctx.settings);
+    let dispatcher = dispatcher::Dispatcher::new(ctx.store().clone(), channels.clone(), policy);
     let handler = events::NotificationEvents {
         outbox: runtime.outbox().clone(),
         channels: channels.iter().map(|c| c.name()).collect(),
@@ -60,8 +51,8 @@ pub async fn assemble_with(
     runtime.track(dispatcher.spawn(ctx.shutdown.clone()));
     runtime.consume(events::TOPICS, Arc::new(handler)).await?;
     let (api, openapi) = routes::router(routes::NotificationState {
-        store: ctx.store.clone(),
+        store: ctx.store().clone(),
         verifier: ctx.verifier.clone(),
     });
-    Ok((runtime, api, service_kit::openapi::to_json(&openapi)))
+    Ok(Api::new(api, &openapi))
 }

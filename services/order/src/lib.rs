@@ -11,22 +11,23 @@ mod store;
 
 use std::sync::Arc;
 
-use axum::Router;
-use service_kit::{Running, ServiceContext, ServiceName, runtime::ServiceRuntime};
-use tokio::net::TcpListener;
+use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
 
-pub const NAME: ServiceName = ServiceName::Order;
+/// The order service, as every host starts it.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: ServiceName::new("order"),
+    default_port: 8085,
+    public_api: Some(PublicApi {
+        prefixes: &["orders"],
+        contract: include_str!("../../../contracts/api/order.v1.json"),
+    }),
+    collections: store::COLLECTIONS,
+    wire: |runtime| Box::pin(wire(runtime)),
+};
 
-pub async fn start(ctx: ServiceContext, listener: TcpListener) -> anyhow::Result<Running> {
-    let (runtime, api, openapi) = assemble(ctx).await?;
-    runtime.serve(listener, api, openapi)
-}
-
-/// The running consumers and relay, the API router and its OpenAPI document.
-pub async fn assemble(
-    ctx: ServiceContext,
-) -> anyhow::Result<(ServiceRuntime, Router, serde_json::Value)> {
-    let mut runtime = ServiceRuntime::start(NAME, ctx.clone(), store::COLLECTIONS).await?;
+/// Starts its consumers (and background tasks) and returns its API.
+async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
+    let ctx = runtime.context().clone();
     let outbox = runtime.outbox().clone();
     runtime
         .consume(
@@ -38,5 +39,5 @@ pub async fn assemble(
         outbox,
         verifier: ctx.verifier.clone(),
     });
-    Ok((runtime, api, service_kit::openapi::to_json(&openapi)))
+    Ok(Api::new(api, &openapi))
 }

@@ -14,29 +14,28 @@ mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use axum::Router;
-use service_kit::{Running, ServiceContext, ServiceName, runtime::ServiceRuntime};
-use tokio::net::TcpListener;
+use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
 
-pub const NAME: ServiceName = ServiceName::Payment;
+/// The payment service, as every host starts it.
+pub const SERVICE: ServiceDef = ServiceDef {
+    name: ServiceName::new("payment"),
+    default_port: 8086,
+    public_api: Some(PublicApi {
+        prefixes: &["payments"],
+        contract: include_str!("../../../contracts/api/payment.v1.json"),
+    }),
+    collections: store::COLLECTIONS,
+    wire: |runtime| Box::pin(wire(runtime)),
+};
 
 /// Added to the provider timeout to get how long a charge attempt keeps others off a
 /// payment: room for the store writes around the provider call.
 const CHARGE_LEASE_MARGIN: Duration = Duration::from_secs(10);
 
-/// Starts the service on `listener` until `ctx.shutdown`.
-pub async fn start(ctx: ServiceContext, listener: TcpListener) -> anyhow::Result<Running> {
-    let (runtime, api, openapi) = assemble(ctx).await?;
-    runtime.serve(listener, api, openapi)
-}
-
-/// Everything but the listener: the running consumers and relay, the API router and
-/// its OpenAPI document. Tests drive the router with `oneshot`.
-pub async fn assemble(
-    ctx: ServiceContext,
-) -> anyhow::Result<(ServiceRuntime, Router, serde_json::Value)> {
+/// Starts its consumers (and background tasks) and returns its API.
+async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
+    let ctx = runtime.context().clone();
     let provider = provider::from_settings(&ctx.settings)?;
-    let mut runtime = ServiceRuntime::start(NAME, ctx.clone(), store::COLLECTIONS).await?;
     let charge_lease =
         Duration::from_millis(ctx.settings.payment_provider_timeout_ms) + CHARGE_LEASE_MARGIN;
     let payments = payments::Payments::new(runtime.outbox().clone(), provider, charge_lease);
@@ -50,5 +49,5 @@ pub async fn assemble(
         payments,
         verifier: ctx.verifier.clone(),
     });
-    Ok((runtime, api, service_kit::openapi::to_json(&openapi)))
+    Ok(Api::new(api, &openapi))
 }

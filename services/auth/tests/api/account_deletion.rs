@@ -23,7 +23,7 @@ async fn a_deleted_user_can_no_longer_log_in_or_refresh() {
     let deleted = Envelope::new(&UserDeleted { user_id: id }, "test");
     // Delivered twice, as an at-least-once bus may: the second changes nothing.
     app.ctx
-        .bus
+        .bus()
         .publish(&[deleted.clone(), deleted])
         .await
         .unwrap();

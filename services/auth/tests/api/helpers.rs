@@ -20,12 +20,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    TestApp(TestService::spawn(auth_service::assemble, settings, &[]).await)
+    TestApp(TestService::spawn(&auth_service::SERVICE, settings, &[]).await)
 }
 
 /// The service again over `ctx`'s store and settings, as after a restart.
 pub async fn spawn_in(ctx: ServiceContext) -> TestApp {
-    TestApp(TestService::spawn_in(ctx, auth_service::assemble, &[]).await)
+    TestApp(TestService::spawn_in(ctx, &auth_service::SERVICE, &[]).await)
 }
 
 impl TestApp {

@@ -71,7 +71,7 @@ async fn invalid_fields_are_refused_with_the_field_named_and_nothing_stored() {
     }
     let stored = app
         .ctx
-        .store
+        .store()
         .find("credentials", &Query::all())
         .await
         .unwrap();

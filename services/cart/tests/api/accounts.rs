@@ -97,16 +97,30 @@ async fn a_deleted_account_loses_its_cart_and_no_one_else_does() {
     // Delivered twice, as an at-least-once bus may.
     app.deliver(&[deleted.clone(), deleted]).await;
 
-    assert!(app.ctx.store.get("carts", "ada").await.unwrap().is_none());
+    assert!(app.ctx.store().get("carts", "ada").await.unwrap().is_none());
     assert_eq!(app.carts_indexed_under("cup").await, 0);
     assert_eq!(app.carts_indexed_under("tea").await, 1);
     assert_eq!(app.lines(&bob).await, lines(&[("tea", 1)]));
-    assert!(app.ctx.bus.parked("user.deleted").await.unwrap().is_empty());
+    assert!(
+        app.ctx
+            .bus()
+            .parked("user.deleted")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn deleting_an_account_without_a_cart_is_acknowledged() {
     let app = spawn_app().await;
     app.deliver(&[user_deleted("nobody")]).await;
-    assert!(app.ctx.bus.parked("user.deleted").await.unwrap().is_empty());
+    assert!(
+        app.ctx
+            .bus()
+            .parked("user.deleted")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

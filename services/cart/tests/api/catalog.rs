@@ -39,25 +39,37 @@ async fn a_redelivered_product_event_changes_nothing_twice() {
     let listed = app.listed("tea", "Green tea", 250).await;
     let repriced = updated("tea", "Green tea", money(300, "EUR"));
     app.deliver(std::slice::from_ref(&repriced)).await;
-    let before = app.ctx.store.get("catalog", "tea").await.unwrap().unwrap();
+    let before = app
+        .ctx
+        .store()
+        .get("catalog", "tea")
+        .await
+        .unwrap()
+        .unwrap();
 
     // Both delivered again, as an at-least-once bus may; a later event on each topic
     // tells when the redeliveries have been handled.
-    app.ctx.bus.publish(&[listed, repriced]).await.unwrap();
+    app.ctx.bus().publish(&[listed, repriced]).await.unwrap();
     app.deliver(&[
         created("cup", "Cup", money(1000, "EUR")),
         updated("cup", "Cup", money(1100, "EUR")),
     ])
     .await;
 
-    let after = app.ctx.store.get("catalog", "tea").await.unwrap().unwrap();
+    let after = app
+        .ctx
+        .store()
+        .get("catalog", "tea")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after, before, "not even rewritten");
     let token = app.tokens.customer("u1");
     let cart = app.add(&token, "tea", 1).await;
     assert_eq!(cart.body["items"][0]["unit_price"]["amount_minor"], 300);
     for topic in ["product.created", "product.updated"] {
         assert!(
-            app.ctx.bus.parked(topic).await.unwrap().is_empty(),
+            app.ctx.bus().parked(topic).await.unwrap().is_empty(),
             "{topic}"
         );
     }
@@ -93,12 +105,12 @@ async fn a_removed_product_leaves_every_cart_that_held_it() {
     assert_eq!(again.body["details"]["field"], "product_id");
 
     // Redelivered: nothing more happens, and nothing is parked.
-    app.ctx.bus.publish(&[removal]).await.unwrap();
+    app.ctx.bus().publish(&[removal]).await.unwrap();
     app.deliver(&[removed("cup")]).await;
     assert_eq!(app.lines(&ada).await, lines(&[]));
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("product.removed")
             .await
             .unwrap()

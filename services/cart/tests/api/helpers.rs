@@ -23,7 +23,7 @@ impl Deref for TestApp {
 pub async fn spawn_app() -> TestApp {
     TestApp(
         TestService::spawn(
-            cart_service::assemble,
+            &cart_service::SERVICE,
             Settings::default(),
             &["cart.checkout"],
         )
@@ -87,7 +87,7 @@ pub fn user_deleted(user_id: &str) -> Envelope {
 impl TestApp {
     /// Publishes the events and waits until the cart service has applied each of them.
     pub async fn deliver(&self, events: &[Envelope]) {
-        self.ctx.bus.publish(events).await.unwrap();
+        self.ctx.bus().publish(events).await.unwrap();
         for event in events {
             self.wait_until_applied(event).await;
         }
@@ -97,7 +97,7 @@ impl TestApp {
     pub async fn wait_until_applied(&self, event: &Envelope) {
         eventually(&format!("{} to be applied", event.event_type), || async {
             self.ctx
-                .store
+                .store()
                 .get("processed_events", &event.id)
                 .await
                 .unwrap()
@@ -208,7 +208,7 @@ impl TestApp {
     /// How many reverse-index entries say a cart holds the product.
     pub async fn carts_indexed_under(&self, product_id: &str) -> u64 {
         self.ctx
-            .store
+            .store()
             .find(
                 "cart_products",
                 &doc_store::Query::eq("product_id", product_id),

@@ -1,13 +1,13 @@
 use axum::http::Method;
 use serde_json::json;
-use service_kit::{ServiceName, Settings};
+use service_kit::Settings;
 use test_support::{TestTokens, call};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{any, body_json, header, method, path, query_param},
 };
 
-use crate::helpers::{gateway_router, spawn_gateway};
+use crate::helpers::{gateway_router, spawn_gateway, upstream_services};
 
 #[tokio::test]
 async fn a_request_is_forwarded_with_its_method_path_query_body_and_token() {
@@ -123,10 +123,7 @@ async fn the_service_learns_the_client_address_and_connection_headers_stay_behin
 #[tokio::test]
 async fn each_prefix_is_forwarded_to_the_service_that_owns_it() {
     let mut services = Vec::new();
-    for service in ServiceName::ALL {
-        if service == ServiceName::Gateway {
-            continue;
-        }
+    for service in upstream_services().map(|s| s.name) {
         let mock = MockServer::start().await;
         Mock::given(any())
             .respond_with(
@@ -148,7 +145,7 @@ async fn each_prefix_is_forwarded_to_the_service_that_owns_it() {
     )
     .unwrap();
     let tokens = TestTokens::new();
-    let router = gateway_router(settings, &tokens);
+    let router = gateway_router(settings, &tokens).await;
     let admin = tokens.admin("root");
 
     for (prefix, owner) in [

@@ -1,25 +1,32 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::{Router, extract::ConnectInfo};
-use gateway_service::{GatewayState, router};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use service_kit::Settings;
+use service_kit::{ServiceContext, ServiceDef, Settings};
 use test_support::{Call, TestResponse, TestTokens};
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use wiremock::MockServer;
 
-/// Every service URL setting, so that all of them can point at one mock.
-pub const SERVICE_URL_KEYS: [&str; 8] = [
-    "auth_url",
-    "user_url",
-    "product_url",
-    "cart_url",
-    "order_url",
-    "payment_url",
-    "shipping_url",
-    "notification_url",
-];
+/// The services the gateway fronts in the real system: those with a public API.
+pub fn upstream_services() -> impl Iterator<Item = &'static ServiceDef> {
+    shop::SERVICES
+        .iter()
+        .copied()
+        .filter(|service| service.public_api.is_some())
+}
+
+/// Settings whose every service URL is `uri`, so that all of them point at one mock.
+pub fn every_service_at(uri: &str) -> Settings {
+    let mut settings = Settings::default();
+    for service in upstream_services() {
+        settings
+            .urls
+            .insert(service.name.to_string(), uri.to_owned());
+    }
+    settings
+}
 
 /// A gateway whose every service is the one `upstream` mock.
 pub struct TestGateway {
@@ -36,20 +43,36 @@ pub async fn spawn_gateway() -> TestGateway {
 pub async fn spawn_gateway_with(configure: impl FnOnce(&mut Settings)) -> TestGateway {
     let upstream = MockServer::start().await;
     let uri = upstream.uri();
-    let mut settings =
-        Settings::from_pairs(SERVICE_URL_KEYS.map(|key| (key, uri.as_str()))).unwrap();
+    let mut settings = every_service_at(&uri);
     configure(&mut settings);
     let tokens = TestTokens::new();
     TestGateway {
-        router: gateway_router(settings, &tokens),
+        router: gateway_router(settings, &tokens).await,
         tokens,
         upstream,
     }
 }
 
-/// The gateway's full router over `settings`, trusting the tokens `tokens` mints.
-pub fn gateway_router(settings: Settings, tokens: &TestTokens) -> Router {
-    router(GatewayState::new(Arc::new(settings), tokens.verifier()).unwrap())
+/// The context a host gives the gateway of the real system, over `settings`, trusting
+/// the tokens `tokens` mints.
+pub fn gateway_context(settings: Settings, tokens: &TestTokens) -> ServiceContext {
+    ServiceContext {
+        settings: Arc::new(settings),
+        store: None,
+        bus: None,
+        verifier: tokens.verifier(),
+        shutdown: CancellationToken::new(),
+        peers: shop::SERVICES,
+    }
+}
+
+/// The gateway's whole HTTP service over `settings`, as a host serves it.
+pub async fn gateway_router(settings: Settings, tokens: &TestTokens) -> Router {
+    let (runtime, api) = gateway_service::SERVICE
+        .assemble(gateway_context(settings, tokens))
+        .await
+        .unwrap();
+    runtime.router(api)
 }
 
 impl TestGateway {

@@ -1,13 +1,11 @@
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
-use gateway_service::start;
-use service_kit::{ServiceName, Settings};
+use gateway_service::SERVICE;
 use test_support::TestTokens;
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
-use crate::helpers::SERVICE_URL_KEYS;
+use crate::helpers::{every_service_at, gateway_context};
 
 #[tokio::test]
 async fn a_started_gateway_proxies_real_connections_and_stops_on_shutdown() {
@@ -17,18 +15,11 @@ async fn a_started_gateway_proxies_real_connections_and_stops_on_shutdown() {
         .mount(&upstream)
         .await;
     let uri = upstream.uri();
-    let settings = Settings::from_pairs(SERVICE_URL_KEYS.map(|key| (key, uri.as_str()))).unwrap();
+    let ctx = gateway_context(every_service_at(&uri), &TestTokens::new());
+    let shutdown = ctx.shutdown.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shutdown = CancellationToken::new();
-    let running = start(
-        Arc::new(settings),
-        TestTokens::new().verifier(),
-        listener,
-        shutdown.clone(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(running.name, ServiceName::Gateway);
+    let running = SERVICE.start(ctx, listener).await.unwrap();
+    assert_eq!(running.name, "gateway");
     let base = format!("http://{}", running.addr);
     let client = reqwest::Client::new();
 

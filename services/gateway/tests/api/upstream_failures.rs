@@ -29,7 +29,10 @@ async fn an_unknown_route_is_a_404_in_the_error_shape_and_reaches_no_service() {
 #[tokio::test]
 async fn a_service_that_is_down_is_a_502_naming_it_but_not_its_address() {
     let down = closed_port_url();
-    let app = spawn_gateway_with(|s| s.user_url = Some(down.clone())).await;
+    let app = spawn_gateway_with(|s| {
+        s.urls.insert("user".into(), down.clone());
+    })
+    .await;
 
     let response = call(Method::GET, "/api/v1/users/me")
         .bearer(&app.tokens.customer("u1"))
@@ -70,8 +73,10 @@ async fn a_service_that_answers_too_late_is_a_504_naming_it() {
 async fn the_gateway_stays_ready_while_services_are_down() {
     let down = closed_port_url();
     let app = spawn_gateway_with(|s| {
-        s.auth_url = Some(down.clone());
-        s.user_url = Some(down.clone());
+        s.urls.insert("auth".into(), down.clone());
+        {
+            s.urls.insert("user".into(), down.clone());
+        };
     })
     .await;
     for probe in ["/healthz", "/readyz"] {

@@ -48,8 +48,13 @@ pub fn quick_policy(max_attempts: u32) -> DeliveryPolicy {
 }
 
 async fn spawn_app_with(settings: Settings, policy: DeliveryPolicy) -> TestApp {
-    let assemble = |ctx| notification_service::assemble_with(ctx, policy);
-    TestApp(TestService::spawn(assemble, settings, &[]).await)
+    let settings = Settings {
+        notification_max_attempts: policy.max_attempts,
+        notification_initial_backoff_ms: policy.initial_backoff.as_millis() as u64,
+        notification_max_backoff_ms: policy.max_backoff.as_millis() as u64,
+        ..settings
+    };
+    TestApp(TestService::spawn(&notification_service::SERVICE, settings, &[]).await)
 }
 
 impl Drop for TestApp {
@@ -62,7 +67,7 @@ impl Drop for TestApp {
 impl TestApp {
     /// Publishes as the producing services would.
     pub async fn publish(&self, events: &[Envelope]) {
-        self.ctx.bus.publish(events).await.unwrap();
+        self.ctx.bus().publish(events).await.unwrap();
     }
 
     /// `GET uri` as the holder of `token`, checked against the OpenAPI document.
@@ -87,7 +92,7 @@ impl TestApp {
     pub async fn deliveries(&self) -> Vec<Value> {
         let page = self
             .ctx
-            .store
+            .store()
             .find("deliveries", &Query::all())
             .await
             .unwrap();
@@ -106,7 +111,7 @@ impl TestApp {
 
     /// Events whose handling failed for good; none are expected.
     pub async fn parked(&self, topic: &str) -> usize {
-        self.ctx.bus.parked(topic).await.unwrap().len()
+        self.ctx.bus().parked(topic).await.unwrap().len()
     }
 }
 

@@ -106,7 +106,7 @@ async fn a_redelivered_event_makes_one_notification() {
 
     let stored = app
         .ctx
-        .store
+        .store()
         .find("notifications", &Query::all())
         .await
         .unwrap();

@@ -25,7 +25,7 @@ pub async fn spawn_app() -> TestApp {
         "order.return_requested",
         "product.decrement",
     ];
-    TestApp(TestService::spawn(order_service::assemble, settings, &observe).await)
+    TestApp(TestService::spawn(&order_service::SERVICE, settings, &observe).await)
 }
 
 fn template(uri: &str) -> String {
@@ -73,7 +73,7 @@ impl TestApp {
             "test",
         );
         self.ctx
-            .bus
+            .bus()
             .publish(std::slice::from_ref(&event))
             .await
             .unwrap();
@@ -88,7 +88,7 @@ impl TestApp {
 
     pub async fn publish<E: Event>(&self, event: &E) {
         self.ctx
-            .bus
+            .bus()
             .publish(&[Envelope::new(event, "test")])
             .await
             .unwrap();

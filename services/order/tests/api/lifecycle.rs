@@ -46,7 +46,7 @@ async fn a_checkout_places_one_pending_order_and_announces_it() {
     let app = spawn_app().await;
     let checkout = app.checkout("ada", "o1").await;
     // Delivered again: still one order, one announcement.
-    app.ctx.bus.publish(&[checkout]).await.unwrap();
+    app.ctx.bus().publish(&[checkout]).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let order = app
         .send(

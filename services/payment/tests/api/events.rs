@@ -49,11 +49,16 @@ async fn a_new_order_gets_one_pending_unpayable_payment_for_its_total_even_if_an
     assert_eq!(payment["history"][0]["status"], "pending");
 
     app.settle().await;
-    let stored = app.ctx.store.find("payments", &Query::all()).await.unwrap();
+    let stored = app
+        .ctx
+        .store()
+        .find("payments", &Query::all())
+        .await
+        .unwrap();
     assert_eq!(stored.total, 1);
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("order.created")
             .await
             .unwrap()
@@ -88,7 +93,7 @@ async fn stock_reserved_before_the_order_is_known_is_retried_until_the_payment_e
     .await;
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("stock.reserved")
             .await
             .unwrap()
@@ -185,7 +190,7 @@ async fn a_cancellation_after_a_failed_payment_changes_nothing() {
     assert!(app.published("payment.refunded").is_empty());
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("order.cancelled")
             .await
             .unwrap()
@@ -221,7 +226,7 @@ async fn a_returned_shipment_of_a_payment_an_admin_already_refunded_refunds_noth
     assert_eq!(app.wait_for_events("payment.refunded", 1).await.len(), 1);
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("shipment.returned")
             .await
             .unwrap()

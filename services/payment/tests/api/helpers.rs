@@ -26,7 +26,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    TestApp(TestService::spawn(payment_service::assemble, settings, PAYMENT_EVENTS).await)
+    TestApp(TestService::spawn(&payment_service::SERVICE, settings, PAYMENT_EVENTS).await)
 }
 
 /// The path template an URI of this service is documented under.
@@ -82,7 +82,7 @@ pub fn stock_reserved(order_id: &str) -> Envelope {
 
 impl TestApp {
     pub async fn publish(&self, events: &[Envelope]) {
-        self.ctx.bus.publish(events).await.unwrap();
+        self.ctx.bus().publish(events).await.unwrap();
     }
 
     /// Sends and checks the answer against the OpenAPI document.

@@ -201,8 +201,13 @@ async fn the_full_card_number_is_never_stored() {
         .await;
     app.wait_for_events("payment.completed", 1).await;
 
-    let payments = app.ctx.store.find("payments", &Query::all()).await.unwrap();
-    let outbox = app.ctx.store.find("outbox", &Query::all()).await.unwrap();
+    let payments = app
+        .ctx
+        .store()
+        .find("payments", &Query::all())
+        .await
+        .unwrap();
+    let outbox = app.ctx.store().find("outbox", &Query::all()).await.unwrap();
     for doc in payments.items.iter().chain(&outbox.items) {
         let text = doc.body.to_string();
         assert!(!text.contains(APPROVED_CARD), "{text}");

@@ -24,7 +24,7 @@ pub async fn spawn_app() -> TestApp {
         "stock.reserved",
         "stock.rejected",
     ];
-    TestApp(TestService::spawn(product_service::assemble, Settings::default(), &observe).await)
+    TestApp(TestService::spawn(&product_service::SERVICE, Settings::default(), &observe).await)
 }
 
 fn template(uri: &str) -> &'static str {
@@ -76,7 +76,7 @@ impl TestApp {
 
     /// The product's stored shelf: (available, reserved).
     pub async fn shelf(&self, id: &str) -> (u64, u64) {
-        let doc = self.ctx.store.get("products", id).await.unwrap().unwrap();
+        let doc = self.ctx.store().get("products", id).await.unwrap().unwrap();
         (
             doc.body["available"].as_u64().unwrap(),
             doc.body["reserved"].as_u64().unwrap(),

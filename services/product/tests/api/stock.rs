@@ -10,7 +10,7 @@ async fn an_order_that_fits_reserves_its_stock() {
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
     app.ctx
-        .bus
+        .bus()
         .publish(&[order("o1", &[(&mug, 3)])])
         .await
         .unwrap();
@@ -38,7 +38,7 @@ async fn an_order_that_does_not_fit_is_rejected_whole_and_changes_nothing() {
     let mug = app.product("seller", "Mug", 5).await;
     let pot = app.product("seller", "Pot", 1).await;
     app.ctx
-        .bus
+        .bus()
         .publish(&[order("o1", &[(&mug, 2), (&pot, 2), ("gone", 1)])])
         .await
         .unwrap();
@@ -83,7 +83,7 @@ async fn cancelling_releases_and_completing_commits_a_reservation_once() {
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
     app.ctx
-        .bus
+        .bus()
         .publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
         .await
         .unwrap();
@@ -105,7 +105,7 @@ async fn cancelling_releases_and_completing_commits_a_reservation_once() {
         "test",
     );
     app.ctx
-        .bus
+        .bus()
         .publish(&[cancel.clone(), cancel, decrement.clone(), decrement])
         .await
         .unwrap();
@@ -129,7 +129,7 @@ async fn cancelling_releases_and_completing_commits_a_reservation_once() {
         },
         "test",
     );
-    app.ctx.bus.publish(&[refund]).await.unwrap();
+    app.ctx.bus().publish(&[refund]).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(app.shelf(&mug).await, (4, 0));
 }
@@ -140,14 +140,14 @@ async fn an_order_cancelled_before_it_reached_the_product_service_never_holds_st
     let mug = app.product("seller", "Mug", 5).await;
     // order.cancelled and order.created travel on different topics: the cancel can win.
     app.ctx
-        .bus
+        .bus()
         .publish(&[cancelled("o1", &mug, 2)])
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     // o2 follows o1 on the same topic: once o2 is reserved, o1 has been handled.
     app.ctx
-        .bus
+        .bus()
         .publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
         .await
         .unwrap();
@@ -172,7 +172,7 @@ async fn a_redelivered_order_is_reserved_once() {
     let mug = app.product("seller", "Mug", 5).await;
     let o1 = order("o1", &[(&mug, 2)]);
     app.ctx
-        .bus
+        .bus()
         .publish(&[o1.clone(), o1.clone(), o1])
         .await
         .unwrap();
@@ -193,7 +193,7 @@ async fn many_orders_for_the_last_units_never_oversell() {
     let tasks: Vec<_> = orders
         .into_iter()
         .map(|o| {
-            let bus = app.ctx.bus.clone();
+            let bus = app.ctx.bus().clone();
             tokio::spawn(async move { bus.publish(&[o]).await.unwrap() })
         })
         .collect();
@@ -215,7 +215,7 @@ async fn a_deleted_accounts_personal_products_leave_the_catalog() {
     let theirs = app.product("leaver", "Old bike", 1).await;
     let other = app.product("stayer", "Kettle", 1).await;
     app.ctx
-        .bus
+        .bus()
         .publish(&[Envelope::new(
             &UserDeleted {
                 user_id: "leaver".into(),

@@ -30,7 +30,7 @@ async fn an_order_created_event_delivered_twice_makes_one_pending_shipment() {
     );
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("order.created")
             .await
             .unwrap()
@@ -149,7 +149,7 @@ async fn a_cancellation_after_delivery_is_acknowledged_and_changes_nothing() {
     assert_eq!(app.shipment_of("o1").await["status"], "delivered");
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("order.cancelled")
             .await
             .unwrap()
@@ -157,7 +157,7 @@ async fn a_cancellation_after_delivery_is_acknowledged_and_changes_nothing() {
     );
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("payment.refunded")
             .await
             .unwrap()
@@ -198,7 +198,7 @@ async fn a_return_request_that_overtakes_the_delivery_is_retried_until_it_applie
     .await;
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("order.return_requested")
             .await
             .unwrap()

@@ -33,7 +33,7 @@ pub async fn spawn_app() -> TestApp {
         "shipment.delivered",
         "shipment.returned",
     ];
-    TestApp(TestService::spawn(shipping_service::assemble, Settings::default(), &observe).await)
+    TestApp(TestService::spawn(&shipping_service::SERVICE, Settings::default(), &observe).await)
 }
 
 fn total() -> Money {
@@ -105,7 +105,7 @@ pub fn return_requested(order_id: &str, user_id: &str) -> Envelope {
 impl TestApp {
     /// Publishes the events on the bus as their producers' relays would.
     pub async fn publish(&self, events: &[Envelope]) {
-        self.ctx.bus.publish(events).await.unwrap();
+        self.ctx.bus().publish(events).await.unwrap();
     }
 
     /// Publishes the event and waits until the service has stored its effect (the
@@ -118,7 +118,7 @@ impl TestApp {
     pub async fn handled(&self, event: &Envelope) {
         eventually(&format!("{} to be handled", event.event_type), || async {
             self.ctx
-                .store
+                .store()
                 .get(event_bus::PROCESSED_EVENTS, &event.id)
                 .await
                 .unwrap()
@@ -133,7 +133,7 @@ impl TestApp {
     pub async fn settled(&self) {
         eventually("the outbox to drain", || async {
             self.ctx
-                .store
+                .store()
                 .find(event_bus::OUTBOX, &Query::all())
                 .await
                 .unwrap()

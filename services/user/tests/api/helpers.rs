@@ -20,7 +20,7 @@ impl Deref for TestApp {
 pub async fn spawn_app() -> TestApp {
     TestApp(
         TestService::spawn(
-            user_service::assemble,
+            &user_service::SERVICE,
             Settings::default(),
             &["user.deleted"],
         )
@@ -40,7 +40,7 @@ impl TestApp {
             "test",
         );
         self.ctx
-            .bus
+            .bus()
             .publish(std::slice::from_ref(&event))
             .await
             .unwrap();

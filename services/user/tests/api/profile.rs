@@ -22,13 +22,22 @@ async fn a_registered_user_gets_a_profile_they_can_read() {
 async fn a_redelivered_registration_makes_one_profile() {
     let app = spawn_app().await;
     let event = app.registered("u1", Role::Customer).await;
-    app.ctx.bus.publish(&[event.clone(), event]).await.unwrap();
+    app.ctx
+        .bus()
+        .publish(&[event.clone(), event])
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let profiles = app.ctx.store.find("profiles", &Query::all()).await.unwrap();
+    let profiles = app
+        .ctx
+        .store()
+        .find("profiles", &Query::all())
+        .await
+        .unwrap();
     assert_eq!(profiles.total, 1);
     assert!(
         app.ctx
-            .bus
+            .bus()
             .parked("user.registered")
             .await
             .unwrap()
@@ -172,11 +181,11 @@ async fn a_user_lists_the_products_they_own_as_the_catalog_announces_them() {
     // Delivered newest first, and the rename twice: the list must still settle on the
     // latest snapshot of each product.
     app.ctx
-        .bus
+        .bus()
         .publish(&[removed, renamed.clone(), renamed])
         .await
         .unwrap();
-    app.ctx.bus.publish(&[bike, lamp, kettle]).await.unwrap();
+    app.ctx.bus().publish(&[bike, lamp, kettle]).await.unwrap();
     let token = app.tokens.customer("u1");
     crate::helpers::eventually("the owner's list to settle", || async {
         let mine = app.get("/api/v1/users/me/products", &token).await;

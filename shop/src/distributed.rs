@@ -6,20 +6,9 @@ use std::{process::Stdio, time::Duration};
 
 use nix::{sys::signal::Signal, unistd::Pid};
 use service_kit::{ServiceName, Settings};
-use tokio::process::{Child, Command};
 
-/// Gateway last: it needs the others, the others need only auth (lazily).
-pub const START_ORDER: [ServiceName; 9] = [
-    ServiceName::Auth,
-    ServiceName::User,
-    ServiceName::Product,
-    ServiceName::Cart,
-    ServiceName::Order,
-    ServiceName::Payment,
-    ServiceName::Shipping,
-    ServiceName::Notification,
-    ServiceName::Gateway,
-];
+use crate::SERVICES;
+use tokio::process::{Child, Command};
 
 pub struct Processes {
     children: Vec<(ServiceName, Child)>,
@@ -33,7 +22,7 @@ impl Processes {
         let mut processes = Self {
             children: Vec::new(),
         };
-        for name in START_ORDER {
+        for name in SERVICES.iter().map(|s| s.name) {
             let child = Command::new(&exe)
                 .args(["serve", name.as_str()])
                 .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -45,8 +34,8 @@ impl Processes {
         }
         let http = reqwest::Client::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        for name in START_ORDER {
-            let url = format!("{}/readyz", settings.url_of(name));
+        for name in SERVICES.iter().map(|s| s.name) {
+            let url = format!("{}/readyz", settings.url(name));
             loop {
                 if http
                     .get(&url)

@@ -1,8 +1,7 @@
 //! Hosting a service in a process: choosing the store and bus adapters that the
 //! settings name (embedded or in-memory store; in-process log or Kafka), and the life of
 //! a standalone service process (settings, logs, listener, run until SIGTERM or Ctrl-C,
-//! drain). Services never pick an adapter themselves; this crate must never hold
-//! service logic.
+//! drain). Services never pick an adapter themselves; nothing here holds service logic.
 
 use std::{path::Path, sync::Arc};
 
@@ -11,7 +10,7 @@ use doc_store_mongo::{MongoConfig, MongoStore};
 use event_bus::{EventBus, InProcessBus};
 use event_bus_kafka::{KafkaBus, KafkaConfig};
 use service_kit::{
-    Running, ServiceContext, ServiceName, Settings, TokenVerifier,
+    ServiceContext, ServiceDef, ServiceName, Settings, TokenVerifier,
     config::{BusKind, StorageKind},
     telemetry,
 };
@@ -64,8 +63,8 @@ pub fn open_in_process_bus(settings: &Settings) -> anyhow::Result<InProcessBus> 
     })
 }
 
-/// The configured bus for a process hosting `name`.
-pub async fn open_bus(settings: &Settings, name: ServiceName) -> anyhow::Result<Arc<dyn EventBus>> {
+/// The configured bus, for a process that names itself `name` to the broker.
+pub async fn open_bus(settings: &Settings, name: &str) -> anyhow::Result<Arc<dyn EventBus>> {
     Ok(match settings.bus {
         BusKind::InProcess => Arc::new(open_in_process_bus(settings)?),
         BusKind::Kafka => Arc::new(
@@ -129,75 +128,41 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// What a standalone process gives the service it hosts.
-pub struct Host {
-    pub name: ServiceName,
-    pub settings: Arc<Settings>,
-    pub verifier: Arc<TokenVerifier>,
-    pub shutdown: CancellationToken,
-    pub listener: TcpListener,
-}
-
-impl Host {
-    /// The service's store namespace and the bus, as configured.
-    pub async fn context(&self) -> anyhow::Result<ServiceContext> {
-        Ok(ServiceContext {
-            settings: self.settings.clone(),
-            store: open_store(&self.settings, self.name).await?,
-            bus: open_bus(&self.settings, self.name).await?,
-            verifier: self.verifier.clone(),
-            shutdown: self.shutdown.clone(),
-        })
-    }
-}
-
-/// A standalone process for one service: settings, logs, its port, run until a
-/// signal, then drain.
-pub async fn run<F, Fut>(name: ServiceName, start: F) -> anyhow::Result<()>
-where
-    F: FnOnce(Host) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Running>>,
-{
-    let settings = Arc::new(Settings::load()?);
+/// `shop serve <service>`: one service in this process, configured by the settings'
+/// layers, until SIGTERM or Ctrl-C; then it drains.
+pub async fn serve(service: &'static ServiceDef) -> anyhow::Result<()> {
+    let settings = Arc::new(crate::settings(Settings::load()?));
     telemetry::init(settings.log_format);
-    let listener = TcpListener::bind((settings.host, settings.port(name)))
+    let name = service.name;
+    let port = settings.port(name);
+    let listener = TcpListener::bind((settings.host, port))
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{name} cannot listen on {}:{}: {e}",
-                settings.host,
-                settings.port(name)
-            )
-        })?;
+        .map_err(|e| anyhow::anyhow!("{name} cannot listen on {}:{port}: {e}", settings.host))?;
+    let (store, bus) = if service.is_stateful() {
+        (
+            Some(open_store(&settings, name).await?),
+            Some(open_bus(&settings, name.as_str()).await?),
+        )
+    } else {
+        (None, None)
+    };
     let shutdown = CancellationToken::new();
-    let host = Host {
-        name,
+    let ctx = ServiceContext {
         verifier: Arc::new(TokenVerifier::remote(
             settings.jwks_url(),
             &settings.jwt_issuer,
             &settings.jwt_audience,
         )),
         settings,
+        store,
+        bus,
         shutdown: shutdown.clone(),
-        listener,
+        peers: crate::SERVICES,
     };
-    let running = start(host).await?;
+    let running = service.start(ctx, listener).await?;
     shutdown_signal().await;
     tracing::info!(service = %name, "shutting down");
     shutdown.cancel();
     running.stopped().await;
     Ok(())
-}
-
-/// [`run`] for a service that keeps state: it gets its store namespace and the bus.
-pub async fn run_service<F, Fut>(name: ServiceName, start: F) -> anyhow::Result<()>
-where
-    F: FnOnce(ServiceContext, TcpListener) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Running>>,
-{
-    run(name, |host| async move {
-        let ctx = host.context().await?;
-        start(ctx, host.listener).await
-    })
-    .await
 }

@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use service_host::shutdown_signal;
+use clap::{Parser, Subcommand, builder::PossibleValuesParser};
 use service_kit::{
-    ServiceName, Settings,
+    Settings,
     config::{BusKind, StorageKind},
     telemetry,
 };
+use shop::{SERVICES, host::shutdown_signal};
 
 #[derive(Parser)]
 #[command(
@@ -54,9 +54,12 @@ enum Command {
     /// Run one service in this process, configured by SHOP_* variables (what
     /// `up --distributed` starts nine of, and what a container runs).
     Serve {
-        #[arg(value_enum)]
-        service: Service,
+        #[arg(value_parser = PossibleValuesParser::new(SERVICES.iter().map(|s| s.name.as_str())))]
+        service: String,
     },
+    /// List the services this binary holds, one per line, in start order (the gateway
+    /// last), for launchers that do not link them.
+    Services,
 }
 
 #[derive(Subcommand)]
@@ -67,23 +70,19 @@ enum DlqAction {
     Replay { topic: String },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Service {
-    Gateway,
-    Auth,
-    User,
-    Product,
-    Cart,
-    Order,
-    Payment,
-    Shipping,
-    Notification,
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Serve { service } => serve(service).await,
+        Command::Serve { service } => {
+            shop::host::serve(shop::service(&service).expect("clap allows only known services"))
+                .await
+        }
+        Command::Services => {
+            for service in SERVICES {
+                println!("{}", service.name);
+            }
+            Ok(())
+        }
         Command::Dlq { action } => dlq(action).await,
         Command::Up {
             data_dir,
@@ -91,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
             distributed,
             kafka_brokers,
         } => {
-            let mut settings = Settings::load()?;
+            let mut settings = shop::settings(Settings::load()?);
             let mut env = Vec::new();
             if let Some(dir) = data_dir {
                 env.push(("SHOP_DATA_DIR".to_owned(), dir.display().to_string()));
@@ -123,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
 async fn dlq(action: DlqAction) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     // The in-process log is a file another running shop holds open; stop it first.
-    let bus = service_host::open_bus(&settings, ServiceName::Gateway).await?;
+    let bus = shop::host::open_bus(&settings, "dlq").await?;
     match action {
         DlqAction::List { topic } => {
             let parked = bus.parked(&topic).await?;
@@ -143,28 +142,6 @@ async fn dlq(action: DlqAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-async fn serve(service: Service) -> anyhow::Result<()> {
-    use service_host::run_service;
-    match service {
-        Service::Gateway => {
-            service_host::run(ServiceName::Gateway, |host| {
-                gateway_service::start(host.settings, host.verifier, host.listener, host.shutdown)
-            })
-            .await
-        }
-        Service::Auth => run_service(ServiceName::Auth, auth_service::start).await,
-        Service::User => run_service(ServiceName::User, user_service::start).await,
-        Service::Product => run_service(ServiceName::Product, product_service::start).await,
-        Service::Cart => run_service(ServiceName::Cart, cart_service::start).await,
-        Service::Order => run_service(ServiceName::Order, order_service::start).await,
-        Service::Payment => run_service(ServiceName::Payment, payment_service::start).await,
-        Service::Shipping => run_service(ServiceName::Shipping, shipping_service::start).await,
-        Service::Notification => {
-            run_service(ServiceName::Notification, notification_service::start).await
-        }
-    }
 }
 
 fn storage_line(settings: &Settings) -> String {
@@ -203,8 +180,12 @@ async fn up_distributed(settings: Settings, env: Vec<(String, String)>) -> anyho
         storage_line(&settings),
         settings.kafka_brokers
     );
-    for name in shop::distributed::START_ORDER {
-        println!("  {:<13} {}", name.as_str(), settings.url_of(name));
+    for service in SERVICES {
+        println!(
+            "  {:<13} {}",
+            service.name.as_str(),
+            settings.url(service.name)
+        );
     }
     tokio::select! {
         _ = shutdown_signal() => {}

@@ -1,0 +1,168 @@
+//! The composition root: the one place that knows every service. It lists them once
+//! ([`SERVICES`]), picks the store and bus adapters the settings name ([`host`]), and
+//! starts the system in one process ([`start`]), one service alone ([`host::serve`]),
+//! or every service as a process of its own ([`distributed`]). It must never add
+//! behaviour of its own, so the one-process system answers exactly as the distributed
+//! one does.
+
+pub mod distributed;
+pub mod host;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use event_bus::InProcessBus;
+use service_kit::{Running, ServiceContext, ServiceDef, ServiceName, Settings, TokenVerifier};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::host::{open_in_process_bus, open_store};
+
+/// Every service of the system, in start order: auth first (it creates the bootstrap
+/// admin and serves the keys the others verify tokens with), the gateway last (it
+/// fronts the others). Settings, `shop serve`, the launchers and the gateway's routes
+/// and OpenAPI document all derive from this list.
+pub const SERVICES: &[&ServiceDef] = &[
+    &auth_service::SERVICE,
+    &user_service::SERVICE,
+    &product_service::SERVICE,
+    &cart_service::SERVICE,
+    &order_service::SERVICE,
+    &payment_service::SERVICE,
+    &shipping_service::SERVICE,
+    &notification_service::SERVICE,
+    &gateway_service::SERVICE,
+];
+
+/// The service called `name`, if the system has one.
+pub fn service(name: &str) -> Option<&'static ServiceDef> {
+    SERVICES.iter().copied().find(|s| s.name == name)
+}
+
+/// The settings with every service's default port filled in where no layer set one.
+pub fn settings(settings: Settings) -> Settings {
+    settings.with_default_ports(SERVICES.iter().map(|s| (s.name, s.default_port)))
+}
+
+pub struct RunningSystem {
+    pub settings: Arc<Settings>,
+    pub gateway: SocketAddr,
+    /// Every service but the gateway, in start order.
+    pub services: Vec<(ServiceName, SocketAddr)>,
+    bus: Arc<InProcessBus>,
+    shutdown: CancellationToken,
+    running: Vec<Running>,
+}
+
+impl RunningSystem {
+    pub fn gateway_url(&self) -> String {
+        format!("http://{}", self.gateway)
+    }
+
+    /// The event bus every service of this process shares, for inspection in tests.
+    pub fn bus(&self) -> &InProcessBus {
+        &self.bus
+    }
+
+    /// Stops accepting requests, lets in-flight work finish, and waits for every task.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for running in self.running {
+            running.stopped().await;
+        }
+    }
+}
+
+/// How ports are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ports {
+    /// The ports in the settings (8080 for the gateway, 8081.. for the services).
+    Configured,
+    /// Free ports picked by the OS, for tests that run side by side.
+    Ephemeral,
+}
+
+/// Every service in this process, on one in-process bus, each in its own store
+/// namespace.
+pub async fn start(settings: Settings, ports: Ports) -> anyhow::Result<RunningSystem> {
+    let mut settings = self::settings(settings);
+    // Bind every listener before starting anything, so each service knows where the
+    // others really are (port 0 resolves here).
+    let mut listeners = Vec::new();
+    for &service in SERVICES {
+        let port = match ports {
+            Ports::Configured => settings.port(service.name),
+            Ports::Ephemeral => 0,
+        };
+        let listener = TcpListener::bind((settings.host, port))
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot listen on {}:{port} for {}: {e}",
+                    settings.host,
+                    service.name
+                )
+            })?;
+        settings.set_port(service.name, listener.local_addr()?.port());
+        listeners.push((service, listener));
+    }
+    let settings = Arc::new(settings);
+    let shutdown = CancellationToken::new();
+    let bus = Arc::new(open_in_process_bus(&settings)?);
+    let verifier = Arc::new(TokenVerifier::remote(
+        settings.jwks_url(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+    ));
+
+    let mut running: Vec<Running> = Vec::new();
+    for (service, listener) in listeners {
+        let started = async {
+            let (store, bus) = if service.is_stateful() {
+                (
+                    Some(open_store(&settings, service.name).await?),
+                    Some(bus.clone() as Arc<dyn event_bus::EventBus>),
+                )
+            } else {
+                (None, None)
+            };
+            let ctx = ServiceContext {
+                settings: settings.clone(),
+                store,
+                bus,
+                verifier: verifier.clone(),
+                shutdown: shutdown.clone(),
+                peers: SERVICES,
+            };
+            service.start(ctx, listener).await
+        }
+        .await;
+        match started {
+            Ok(r) => running.push(r),
+            Err(e) => {
+                // Stop what already runs before reporting, so nothing lingers.
+                shutdown.cancel();
+                for r in running {
+                    r.stopped().await;
+                }
+                return Err(e.context(format!("starting {}", service.name)));
+            }
+        }
+    }
+    let gateway = gateway_service::SERVICE.name;
+    Ok(RunningSystem {
+        settings,
+        gateway: running
+            .iter()
+            .find(|r| r.name == gateway)
+            .expect("the gateway is one of the services")
+            .addr,
+        services: running
+            .iter()
+            .filter(|r| r.name != gateway)
+            .map(|r| (r.name, r.addr))
+            .collect(),
+        bus,
+        shutdown,
+        running,
+    })
+}
