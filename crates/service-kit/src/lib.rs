@@ -22,5 +22,5 @@ pub use config::Settings;
 pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use extract::{AdminUser, ApiJson, ApiQuery, AuthUser, CorrelationId, MaybeAuthUser};
 pub use runtime::{Running, ServiceContext, ServiceRuntime};
-pub use service::{Api, PublicApi, ServiceDef, ServiceName};
+pub use service::{Api, PublicApi, ServiceDef, ServiceName, Wiring};
 pub use token::{AccessClaims, TokenSigner, TokenVerifier};

@@ -80,6 +80,34 @@ pub struct ServiceDef {
 }
 
 impl ServiceDef {
+    /// A service called `name` with its default port, its collections and its wiring;
+    /// it offers nothing through the gateway until [`ServiceDef::public`] says so.
+    pub const fn new(
+        name: &'static str,
+        default_port: u16,
+        collections: &'static [CollectionSpec],
+        wire: for<'a> fn(&'a mut ServiceRuntime) -> Wiring<'a>,
+    ) -> Self {
+        Self {
+            name: ServiceName::new(name),
+            default_port,
+            public_api: None,
+            collections,
+            wire,
+        }
+    }
+
+    /// The service owns `/api/v1/<prefix>` for each of `prefixes`, documented by the
+    /// committed `contract`.
+    pub const fn public(
+        mut self,
+        prefixes: &'static [&'static str],
+        contract: &'static str,
+    ) -> Self {
+        self.public_api = Some(PublicApi { prefixes, contract });
+        self
+    }
+
     /// Whether the service keeps state, and so is given a store and the bus.
     pub fn is_stateful(&self) -> bool {
         !self.collections.is_empty()

@@ -14,7 +14,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
+use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
 
 use crate::{
     domain::PasswordHasher,
@@ -22,39 +22,35 @@ use crate::{
 };
 
 /// The auth service, as every host starts it.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("auth"),
-    default_port: 8081,
-    public_api: Some(PublicApi {
-        prefixes: &["auth"],
-        contract: include_str!("../../../contracts/api/auth.v1.json"),
-    }),
-    collections: store::COLLECTIONS,
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef = ServiceDef::new("auth", 8081, store::COLLECTIONS, wire).public(
+    &["auth"],
+    include_str!("../../../contracts/api/auth.v1.json"),
+);
 
 /// Starts its consumers (and background tasks) and returns its API.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let signer = keys::load_or_create(ctx.store().as_ref(), &ctx.settings).await?;
-    let hasher = PasswordHasher::default();
-    let dummy_hash = {
-        let hasher = hasher.clone();
-        tokio::task::spawn_blocking(move || hasher.hash("not a real password"))
-            .await?
-            .map_err(|e| anyhow::anyhow!("hashing: {e}"))?
-    };
-    let state = AuthState::new(Inner {
-        outbox: runtime.outbox().clone(),
-        signer,
-        hasher,
-        refresh_ttl: std::time::Duration::from_secs(ctx.settings.refresh_token_ttl_secs),
-        dummy_hash,
-    });
-    bootstrap::ensure_admin(&state, &ctx.settings).await?;
-    runtime
-        .consume(events::TOPICS, Arc::new(events::AuthEvents(state.clone())))
-        .await?;
-    let (api, openapi) = routes::router(state);
-    Ok(Api::new(api, &openapi))
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let signer = keys::load_or_create(ctx.store().as_ref(), &ctx.settings).await?;
+        let hasher = PasswordHasher::default();
+        let dummy_hash = {
+            let hasher = hasher.clone();
+            tokio::task::spawn_blocking(move || hasher.hash("not a real password"))
+                .await?
+                .map_err(|e| anyhow::anyhow!("hashing: {e}"))?
+        };
+        let state = AuthState::new(Inner {
+            outbox: runtime.outbox().clone(),
+            signer,
+            hasher,
+            refresh_ttl: std::time::Duration::from_secs(ctx.settings.refresh_token_ttl_secs),
+            dummy_hash,
+        });
+        bootstrap::ensure_admin(&state, &ctx.settings).await?;
+        runtime
+            .consume(events::TOPICS, Arc::new(events::AuthEvents(state.clone())))
+            .await?;
+        let (api, openapi) = routes::router(state);
+        Ok(Api::new(api, &openapi))
+    })
 }

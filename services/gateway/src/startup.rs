@@ -11,7 +11,7 @@ use axum::{
 };
 use reqwest::Url;
 use serde_json::Value;
-use service_kit::{Api, ServiceDef, ServiceName, ServiceRuntime, Settings, TokenVerifier};
+use service_kit::{Api, ServiceDef, ServiceName, ServiceRuntime, Settings, TokenVerifier, Wiring};
 use tokio_util::sync::CancellationToken;
 use tower_http::cors::CorsLayer;
 
@@ -20,13 +20,7 @@ use crate::{cors, openapi, proxy, rate_limit::RateLimits, routing::Routes};
 /// The gateway, as every host starts it. It keeps no state: no store, no bus. Upstream
 /// services being down must not make it unready either: it still answers, with 502s
 /// naming the service, and other routes keep working.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("gateway"),
-    default_port: 8080,
-    public_api: None,
-    collections: &[],
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef = ServiceDef::new("gateway", 8080, &[], wire);
 
 /// How often rate-limit keys whose limit has refilled are dropped.
 const FORGET_IDLE_KEYS_EVERY: Duration = Duration::from_secs(60);
@@ -128,20 +122,22 @@ impl FromRef<GatewayState> for Arc<TokenVerifier> {
 
 /// Forwarding routes to the peers, behind CORS and edge checks; the rate-limit keys
 /// forgotten in the background.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let state = GatewayState::new(ctx.settings.clone(), ctx.verifier.clone(), ctx.peers)?;
-    runtime.track(tokio::spawn(forget_idle_rate_limit_keys(
-        state.clone(),
-        ctx.shutdown.clone(),
-    )));
-    let cors = state.inner.cors.clone();
-    // Outermost, so preflights are answered before any check and every answer, errors
-    // included, carries the CORS headers a browser needs to read it.
-    Ok(
-        Api::from_json(forwarding(state.clone()), state.openapi().clone())
-            .with_outer_layer(move |router| router.layer(cors)),
-    )
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let state = GatewayState::new(ctx.settings.clone(), ctx.verifier.clone(), ctx.peers)?;
+        runtime.track(tokio::spawn(forget_idle_rate_limit_keys(
+            state.clone(),
+            ctx.shutdown.clone(),
+        )));
+        let cors = state.inner.cors.clone();
+        // Outermost, so preflights are answered before any check and every answer, errors
+        // included, carries the CORS headers a browser needs to read it.
+        Ok(
+            Api::from_json(forwarding(state.clone()), state.openapi().clone())
+                .with_outer_layer(move |router| router.layer(cors)),
+        )
+    })
 }
 
 /// `/api/v1/<prefix>` and everything under it, for each prefix a peer owns.

@@ -17,7 +17,7 @@ mod timestamp;
 
 use std::sync::Arc;
 
-use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
+use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
 
 pub use crate::{
     channel::{Channel, ChannelError, WebhookChannel},
@@ -25,34 +25,34 @@ pub use crate::{
 };
 
 /// The notification service, as every host starts it.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("notification"),
-    default_port: 8088,
-    public_api: Some(PublicApi {
-        prefixes: &["notifications"],
-        contract: include_str!("../../../contracts/api/notification.v1.json"),
-    }),
-    collections: store::COLLECTIONS,
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef =
+    ServiceDef::new("notification", 8088, store::COLLECTIONS, |runtime| {
+        Box::pin(wire(runtime))
+    })
+    .public(
+        &["notifications"],
+        include_str!("../../../contracts/api/notification.v1.json"),
+    );
 
 /// Starts its consumers (and background tasks) and returns its API.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let channels = channel::from_settings(&ctx.settings)?;
-    let policy = DeliveryPolicy::from_settings(&ctx.settings);
-    let dispatcher = dispatcher::Dispatcher::new(ctx.store().clone(), channels.clone(), policy);
-    let handler = events::NotificationEvents {
-        outbox: runtime.outbox().clone(),
-        channels: channels.iter().map(|c| c.name()).collect(),
-        dispatcher: dispatcher.waker(),
-    };
-    // Started before consuming, so what a backlog of events stores goes out at once.
-    runtime.track(dispatcher.spawn(ctx.shutdown.clone()));
-    runtime.consume(events::TOPICS, Arc::new(handler)).await?;
-    let (api, openapi) = routes::router(routes::NotificationState {
-        store: ctx.store().clone(),
-        verifier: ctx.verifier.clone(),
-    });
-    Ok(Api::new(api, &openapi))
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let channels = channel::from_settings(&ctx.settings)?;
+        let policy = DeliveryPolicy::from_settings(&ctx.settings);
+        let dispatcher = dispatcher::Dispatcher::new(ctx.store().clone(), channels.clone(), policy);
+        let handler = events::NotificationEvents {
+            outbox: runtime.outbox().clone(),
+            channels: channels.iter().map(|c| c.name()).collect(),
+            dispatcher: dispatcher.waker(),
+        };
+        // Started before consuming, so what a backlog of events stores goes out at once.
+        runtime.track(dispatcher.spawn(ctx.shutdown.clone()));
+        runtime.consume(events::TOPICS, Arc::new(handler)).await?;
+        let (api, openapi) = routes::router(routes::NotificationState {
+            store: ctx.store().clone(),
+            verifier: ctx.verifier.clone(),
+        });
+        Ok(Api::new(api, &openapi))
+    })
 }

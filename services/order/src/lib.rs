@@ -11,33 +11,29 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
+use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
 
 /// The order service, as every host starts it.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("order"),
-    default_port: 8085,
-    public_api: Some(PublicApi {
-        prefixes: &["orders"],
-        contract: include_str!("../../../contracts/api/order.v1.json"),
-    }),
-    collections: store::COLLECTIONS,
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef = ServiceDef::new("order", 8085, store::COLLECTIONS, wire).public(
+    &["orders"],
+    include_str!("../../../contracts/api/order.v1.json"),
+);
 
 /// Starts its consumers (and background tasks) and returns its API.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let outbox = runtime.outbox().clone();
-    runtime
-        .consume(
-            events::TOPICS,
-            Arc::new(events::OrderEvents(outbox.clone())),
-        )
-        .await?;
-    let (api, openapi) = routes::router(routes::OrderState {
-        outbox,
-        verifier: ctx.verifier.clone(),
-    });
-    Ok(Api::new(api, &openapi))
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let outbox = runtime.outbox().clone();
+        runtime
+            .consume(
+                events::TOPICS,
+                Arc::new(events::OrderEvents(outbox.clone())),
+            )
+            .await?;
+        let (api, openapi) = routes::router(routes::OrderState {
+            outbox,
+            verifier: ctx.verifier.clone(),
+        });
+        Ok(Api::new(api, &openapi))
+    })
 }

@@ -14,40 +14,36 @@ mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
+use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
 
 /// The payment service, as every host starts it.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("payment"),
-    default_port: 8086,
-    public_api: Some(PublicApi {
-        prefixes: &["payments"],
-        contract: include_str!("../../../contracts/api/payment.v1.json"),
-    }),
-    collections: store::COLLECTIONS,
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef = ServiceDef::new("payment", 8086, store::COLLECTIONS, wire).public(
+    &["payments"],
+    include_str!("../../../contracts/api/payment.v1.json"),
+);
 
 /// Added to the provider timeout to get how long a charge attempt keeps others off a
 /// payment: room for the store writes around the provider call.
 const CHARGE_LEASE_MARGIN: Duration = Duration::from_secs(10);
 
 /// Starts its consumers (and background tasks) and returns its API.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let provider = provider::from_settings(&ctx.settings)?;
-    let charge_lease =
-        Duration::from_millis(ctx.settings.payment_provider_timeout_ms) + CHARGE_LEASE_MARGIN;
-    let payments = payments::Payments::new(runtime.outbox().clone(), provider, charge_lease);
-    runtime
-        .consume(
-            events::TOPICS,
-            Arc::new(events::PaymentEvents(payments.clone())),
-        )
-        .await?;
-    let (api, openapi) = routes::router(routes::ApiState {
-        payments,
-        verifier: ctx.verifier.clone(),
-    });
-    Ok(Api::new(api, &openapi))
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let provider = provider::from_settings(&ctx.settings)?;
+        let charge_lease =
+            Duration::from_millis(ctx.settings.payment_provider_timeout_ms) + CHARGE_LEASE_MARGIN;
+        let payments = payments::Payments::new(runtime.outbox().clone(), provider, charge_lease);
+        runtime
+            .consume(
+                events::TOPICS,
+                Arc::new(events::PaymentEvents(payments.clone())),
+            )
+            .await?;
+        let (api, openapi) = routes::router(routes::ApiState {
+            payments,
+            verifier: ctx.verifier.clone(),
+        });
+        Ok(Api::new(api, &openapi))
+    })
 }

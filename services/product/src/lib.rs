@@ -10,35 +10,31 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
+use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
 
 pub use routes::ProductView;
 
 /// The product service, as every host starts it.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("product"),
-    default_port: 8083,
-    public_api: Some(PublicApi {
-        prefixes: &["products"],
-        contract: include_str!("../../../contracts/api/product.v1.json"),
-    }),
-    collections: store::COLLECTIONS,
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef = ServiceDef::new("product", 8083, store::COLLECTIONS, wire).public(
+    &["products"],
+    include_str!("../../../contracts/api/product.v1.json"),
+);
 
 /// Starts its consumers (and background tasks) and returns its API.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let outbox = runtime.outbox().clone();
-    runtime
-        .consume(
-            events::TOPICS,
-            Arc::new(events::StockEvents(outbox.clone())),
-        )
-        .await?;
-    let (api, openapi) = routes::router(routes::ProductState {
-        outbox,
-        verifier: ctx.verifier.clone(),
-    });
-    Ok(Api::new(api, &openapi))
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let outbox = runtime.outbox().clone();
+        runtime
+            .consume(
+                events::TOPICS,
+                Arc::new(events::StockEvents(outbox.clone())),
+            )
+            .await?;
+        let (api, openapi) = routes::router(routes::ProductState {
+            outbox,
+            verifier: ctx.verifier.clone(),
+        });
+        Ok(Api::new(api, &openapi))
+    })
 }

@@ -13,33 +13,29 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
+use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
 
 /// The shipping service, as every host starts it.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("shipping"),
-    default_port: 8087,
-    public_api: Some(PublicApi {
-        prefixes: &["shipments"],
-        contract: include_str!("../../../contracts/api/shipping.v1.json"),
-    }),
-    collections: store::COLLECTIONS,
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef = ServiceDef::new("shipping", 8087, store::COLLECTIONS, wire).public(
+    &["shipments"],
+    include_str!("../../../contracts/api/shipping.v1.json"),
+);
 
 /// Starts its consumers (and background tasks) and returns its API.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let outbox = runtime.outbox().clone();
-    runtime
-        .consume(
-            events::TOPICS,
-            Arc::new(events::ShippingEvents(outbox.clone())),
-        )
-        .await?;
-    let (api, openapi) = routes::router(routes::ShippingState {
-        outbox,
-        verifier: ctx.verifier.clone(),
-    });
-    Ok(Api::new(api, &openapi))
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let outbox = runtime.outbox().clone();
+        runtime
+            .consume(
+                events::TOPICS,
+                Arc::new(events::ShippingEvents(outbox.clone())),
+            )
+            .await?;
+        let (api, openapi) = routes::router(routes::ShippingState {
+            outbox,
+            verifier: ctx.verifier.clone(),
+        });
+        Ok(Api::new(api, &openapi))
+    })
 }

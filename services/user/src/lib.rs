@@ -9,30 +9,26 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, PublicApi, ServiceDef, ServiceName, ServiceRuntime};
+use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
 
 /// The user service, as every host starts it.
-pub const SERVICE: ServiceDef = ServiceDef {
-    name: ServiceName::new("user"),
-    default_port: 8082,
-    public_api: Some(PublicApi {
-        prefixes: &["users"],
-        contract: include_str!("../../../contracts/api/user.v1.json"),
-    }),
-    collections: store::COLLECTIONS,
-    wire: |runtime| Box::pin(wire(runtime)),
-};
+pub const SERVICE: ServiceDef = ServiceDef::new("user", 8082, store::COLLECTIONS, wire).public(
+    &["users"],
+    include_str!("../../../contracts/api/user.v1.json"),
+);
 
 /// Starts its consumers (and background tasks) and returns its API.
-async fn wire(runtime: &mut ServiceRuntime) -> anyhow::Result<Api> {
-    let ctx = runtime.context().clone();
-    let outbox = runtime.outbox().clone();
-    runtime
-        .consume(events::TOPICS, Arc::new(events::UserEvents(outbox.clone())))
-        .await?;
-    let (api, openapi) = routes::router(routes::UserState {
-        outbox,
-        verifier: ctx.verifier.clone(),
-    });
-    Ok(Api::new(api, &openapi))
+fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let outbox = runtime.outbox().clone();
+        runtime
+            .consume(events::TOPICS, Arc::new(events::UserEvents(outbox.clone())))
+            .await?;
+        let (api, openapi) = routes::router(routes::UserState {
+            outbox,
+            verifier: ctx.verifier.clone(),
+        });
+        Ok(Api::new(api, &openapi))
+    })
 }
