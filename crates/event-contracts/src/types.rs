@@ -1,13 +1,5 @@
+pub use money::Money;
 use serde::{Deserialize, Serialize};
-
-/// An amount of money. Integer minor units avoid floating-point rounding.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Money {
-    /// Amount in the currency's minor unit (e.g. cents); never negative.
-    pub amount_minor: i64,
-    /// ISO 4217 code: three uppercase ASCII letters, e.g. `"EUR"`.
-    pub currency: String,
-}
 
 /// One line of a cart or order. Name and price are copied in at checkout so
 /// later catalogue changes do not alter what the customer agreed to pay.

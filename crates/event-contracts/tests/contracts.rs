@@ -17,10 +17,7 @@ trait SampleVisitor {
 }
 
 fn eur(amount_minor: i64) -> Money {
-    Money {
-        amount_minor,
-        currency: "EUR".to_owned(),
-    }
+    Money::parse(amount_minor, "EUR").unwrap()
 }
 
 fn line(product_id: &str, name: &str, unit_price: i64, quantity: u32) -> LineItem {
@@ -658,10 +655,8 @@ fn decode_reports_data_that_does_not_fit_the_type() {
 // --- Properties ----------------------------------------------------------
 
 fn money() -> impl Strategy<Value = Money> {
-    (0..=i64::MAX, "[A-Z]{3}").prop_map(|(amount_minor, currency)| Money {
-        amount_minor,
-        currency,
-    })
+    (0..=i64::MAX, "[A-Z]{3}")
+        .prop_map(|(amount_minor, currency)| Money::parse(amount_minor, &currency).unwrap())
 }
 
 fn line_item() -> impl Strategy<Value = LineItem> {

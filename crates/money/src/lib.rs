@@ -1,6 +1,8 @@
-//! Money as the domain uses it: integer minor units of one ISO 4217 currency, with
-//! arithmetic that refuses to mix currencies or to overflow instead of wrapping. It must
-//! never use floating point, and never round: every amount is exact.
+//! Money, the one type for it in every layer (domain, events, API answers): integer
+//! minor units of one ISO 4217 currency, valid by construction (reading one from JSON
+//! checks it too), with arithmetic that refuses to mix currencies or to overflow instead
+//! of wrapping. It must never use floating point, and never round: every amount is
+//! exact.
 
 use std::fmt;
 
@@ -83,6 +85,11 @@ impl Money {
         })
     }
 
+    /// An amount from its two wire fields, e.g. `Money::parse(1999, "EUR")`.
+    pub fn parse(amount_minor: i64, currency: &str) -> Result<Self, MoneyError> {
+        Self::new(amount_minor, Currency::parse(currency)?)
+    }
+
     pub fn zero(currency: Currency) -> Self {
         Self {
             amount_minor: 0,
@@ -154,19 +161,71 @@ impl fmt::Display for Money {
     }
 }
 
-impl TryFrom<&event_contracts::Money> for Money {
+// The one shape of an amount on every wire, events and API answers alike:
+// `{"amount_minor": 1999, "currency": "EUR"}`. Reading it checks each field on its own,
+// so a bad body is refused naming `price.amount_minor` or `price.currency`. (Its doc
+// comment below is the OpenAPI description clients see.)
+#[derive(Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = Money)]
+/// An amount as every API shows it: integer minor units (cents) and an ISO 4217 code.
+struct Wire {
+    /// Minor units: 1234 with EUR is 12.34 EUR.
+    #[schema(value_type = i64, example = 1999, minimum = 0)]
+    amount_minor: MinorUnits,
+    #[schema(value_type = String, example = "EUR", pattern = "^[A-Z]{3}$")]
+    currency: Currency,
+}
+
+/// A count of minor units, refused when negative as it is read.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+struct MinorUnits(i64);
+
+impl TryFrom<i64> for MinorUnits {
     type Error = MoneyError;
-    fn try_from(m: &event_contracts::Money) -> Result<Self, MoneyError> {
-        Money::new(m.amount_minor, Currency::parse(&m.currency)?)
+    fn try_from(amount_minor: i64) -> Result<Self, MoneyError> {
+        if amount_minor < 0 {
+            return Err(MoneyError::Negative);
+        }
+        Ok(Self(amount_minor))
     }
 }
 
-impl From<Money> for event_contracts::Money {
-    fn from(m: Money) -> Self {
-        event_contracts::Money {
-            amount_minor: m.amount_minor,
-            currency: m.currency.as_str().to_owned(),
+impl From<MinorUnits> for i64 {
+    fn from(m: MinorUnits) -> i64 {
+        m.0
+    }
+}
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Wire {
+            amount_minor: MinorUnits(self.amount_minor),
+            currency: self.currency,
         }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let wire = Wire::deserialize(deserializer)?;
+        Ok(Self {
+            amount_minor: wire.amount_minor.0,
+            currency: wire.currency,
+        })
+    }
+}
+
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        Wire::schema()
+    }
+}
+
+impl utoipa::ToSchema for Money {
+    fn name() -> std::borrow::Cow<'static, str> {
+        Wire::name()
     }
 }
 
@@ -223,14 +282,16 @@ mod tests {
 
     #[test]
     fn converts_to_and_from_the_event_contract_shape() {
-        let wire: event_contracts::Money = eur(250).into();
-        assert_eq!((wire.amount_minor, wire.currency.as_str()), (250, "EUR"));
-        assert_eq!(Money::try_from(&wire).unwrap(), eur(250));
-        let bad = event_contracts::Money {
-            amount_minor: 1,
-            currency: "eur".into(),
-        };
-        assert!(Money::try_from(&bad).is_err());
+        let wire = serde_json::to_value(eur(250)).unwrap();
+        assert_eq!(
+            wire,
+            serde_json::json!({"amount_minor": 250, "currency": "EUR"})
+        );
+        assert_eq!(serde_json::from_value::<Money>(wire).unwrap(), eur(250));
+        let bad = serde_json::json!({"amount_minor": 1, "currency": "eur"});
+        assert!(serde_json::from_value::<Money>(bad).is_err());
+        let negative = serde_json::json!({"amount_minor": -1, "currency": "EUR"});
+        assert!(serde_json::from_value::<Money>(negative).is_err());
     }
 
     const BOUND: i64 = i64::MAX / 4;

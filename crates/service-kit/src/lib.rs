@@ -16,6 +16,7 @@ pub mod paging;
 pub mod runtime;
 pub mod service;
 pub mod telemetry;
+pub mod timestamp;
 pub mod token;
 
 pub use config::Settings;

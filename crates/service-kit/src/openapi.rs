@@ -36,32 +36,3 @@ pub enum RoleSchema {
     Customer,
     Admin,
 }
-
-/// An amount as every API shows it: integer minor units (cents) and an ISO 4217 code.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[schema(as = Money)]
-pub struct MoneyView {
-    /// Minor units: 1234 with EUR is 12.34 EUR.
-    #[schema(example = 1999, minimum = 0)]
-    pub amount_minor: i64,
-    #[schema(example = "EUR", pattern = "^[A-Z]{3}$")]
-    pub currency: String,
-}
-
-impl From<event_contracts::Money> for MoneyView {
-    fn from(m: event_contracts::Money) -> Self {
-        Self {
-            amount_minor: m.amount_minor,
-            currency: m.currency,
-        }
-    }
-}
-
-impl From<MoneyView> for event_contracts::Money {
-    fn from(m: MoneyView) -> Self {
-        Self {
-            amount_minor: m.amount_minor,
-            currency: m.currency,
-        }
-    }
-}

@@ -87,8 +87,6 @@ impl CartEvents {
         product_id: &str,
         product: CatalogProduct,
     ) -> Result<(), BoxError> {
-        // Refuse (and so park) a price the domain cannot use, rather than storing it.
-        money::Money::try_from(&product.price)?;
         let stamp = stamp_of(event);
         retry_on_conflict(|| async {
             let current = CATALOG.get(self.store(), product_id).await?;

@@ -161,14 +161,7 @@ pub async fn listings<'a>(
         let Some(product) = entry.value.product else {
             continue;
         };
-        // The events were validated against their schema when produced, so a bad
-        // price here means the stored document is damaged.
-        let unit_price =
-            money::Money::try_from(&product.price).map_err(|e| StoreError::Corrupt {
-                collection: CATALOG.name().to_owned(),
-                id: entry.id.clone(),
-                reason: e.to_string(),
-            })?;
+        let unit_price = product.price;
         catalog.insert(
             entry.id,
             Listing {

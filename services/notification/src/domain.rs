@@ -79,7 +79,7 @@ pub struct Notification {
     pub order_id: String,
     /// When the reported event happened, not when this service got to it: after a
     /// backlog, notifications still sort in the order things happened.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "service_kit::timestamp::sortable")]
     pub created_at: OffsetDateTime,
 }
 
@@ -194,13 +194,9 @@ impl Text {
     }
 }
 
-/// `12.34 EUR`. An amount the money type refuses (a producer's bug) is still shown, in
-/// minor units: a slightly odd sentence beats losing the customer's notification.
+/// `12.34 EUR`.
 fn amount(m: &event_contracts::Money) -> String {
-    money::Money::try_from(m).map_or_else(
-        |_| format!("{} (minor units) {}", m.amount_minor, m.currency),
-        |m| m.to_string(),
-    )
+    m.to_string()
 }
 
 /// Whether a notification has reached a channel yet.
@@ -223,7 +219,7 @@ pub struct Delivery {
     pub attempts: u32,
     /// When the dispatcher may next try; while an attempt is in flight, when it may
     /// assume that attempt died with its process.
-    #[serde(with = "crate::timestamp")]
+    #[serde(with = "service_kit::timestamp::sortable")]
     pub next_attempt_at: OffsetDateTime,
     pub last_error: Option<String>,
 }
@@ -329,10 +325,7 @@ mod tests {
     use super::*;
 
     fn eur(minor: i64) -> Money {
-        Money {
-            amount_minor: minor,
-            currency: "EUR".into(),
-        }
+        Money::parse(minor, "EUR").unwrap()
     }
 
     #[test]
@@ -355,21 +348,20 @@ mod tests {
     }
 
     #[test]
-    fn an_amount_the_money_type_refuses_is_still_shown() {
-        let event = Envelope::new(
+    fn an_amount_the_money_type_refuses_is_refused_with_the_event() {
+        // A producer that breaks the contract gets its event refused (and so retried,
+        // then parked where an operator sees it), never a notification made up from it.
+        let mut event = Envelope::new(
             &PaymentRefunded {
                 payment_id: "p1".into(),
                 order_id: "o1".into(),
                 user_id: "u1".into(),
-                amount: Money {
-                    amount_minor: 5,
-                    currency: "eur".into(),
-                },
+                amount: eur(5),
             },
             "c",
         );
-        let n = compose(&event).unwrap().unwrap();
-        assert_eq!(n.message, "5 (minor units) eur was refunded for order o1.");
+        event.data["amount"]["currency"] = "eur".into();
+        assert!(compose(&event).is_err());
     }
 
     #[test]

@@ -13,7 +13,6 @@ mod domain;
 mod events;
 mod routes;
 mod store;
-mod timestamp;
 
 use std::sync::Arc;
 

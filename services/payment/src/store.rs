@@ -141,10 +141,7 @@ mod tests {
         Payment::new(
             "o1".into(),
             "u1".into(),
-            event_contracts::Money {
-                amount_minor: 1999,
-                currency: "EUR".into(),
-            },
+            event_contracts::Money::parse(1999, "EUR").unwrap(),
             OffsetDateTime::UNIX_EPOCH,
         )
     }

@@ -16,16 +16,16 @@ pub struct Shipment {
     /// Every status the shipment entered, oldest first, starting with the one it was
     /// created in.
     pub history: Vec<StatusChange>,
-    #[serde(with = "sortable_time")]
+    #[serde(with = "service_kit::timestamp::sortable")]
     pub created_at: OffsetDateTime,
-    #[serde(with = "sortable_time")]
+    #[serde(with = "service_kit::timestamp::sortable")]
     pub updated_at: OffsetDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusChange {
     pub status: ShipmentStatus,
-    #[serde(with = "sortable_time")]
+    #[serde(with = "service_kit::timestamp::sortable")]
     pub at: OffsetDateTime,
 }
 
@@ -59,38 +59,6 @@ pub const COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
     unique: &["order_id"],
     indexed: &["user_id", "created_at"],
 }];
-
-/// Times as fixed-width UTC RFC 3339 with nanoseconds (`2025-01-02T03:04:05.000000006Z`).
-/// The store sorts strings as strings, and `time`'s RFC 3339 output drops trailing
-/// zeros of the fraction, which would put `…05Z` after `…05.5Z`; a fixed width keeps
-/// "newest first" correct.
-mod sortable_time {
-    use serde::{Deserialize, Deserializer, Serializer, de::Error as _, ser::Error as _};
-    use time::{
-        OffsetDateTime, PrimitiveDateTime, UtcOffset, format_description::BorrowedFormatItem,
-        macros::format_description,
-    };
-
-    const FORMAT: &[BorrowedFormatItem<'_>] =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
-
-    pub fn serialize<S: Serializer>(at: &OffsetDateTime, serializer: S) -> Result<S::Ok, S::Error> {
-        let text = at
-            .to_offset(UtcOffset::UTC)
-            .format(FORMAT)
-            .map_err(S::Error::custom)?;
-        serializer.serialize_str(&text)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<OffsetDateTime, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        PrimitiveDateTime::parse(&text, FORMAT)
-            .map(PrimitiveDateTime::assume_utc)
-            .map_err(D::Error::custom)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -51,10 +51,8 @@ impl EventHandler for UserEvents {
                 let tombstone = OwnedProduct {
                     owner_id: p.owner_id,
                     name: String::new(),
-                    price: event_contracts::Money {
-                        amount_minor: 0,
-                        currency: "XXX".into(),
-                    },
+                    // XXX: ISO 4217's code for "no currency".
+                    price: event_contracts::Money::parse(0, "XXX").expect("XXX is a valid code"),
                     stock: 0,
                     removed: true,
                     last_event_id: event.id.clone(),

@@ -4,7 +4,8 @@ use axum::{
     http::StatusCode,
 };
 use serde::{Deserialize, Serialize};
-use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, openapi::MoneyView};
+use money::Money;
+use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody};
 use utoipa::ToSchema;
 
 use event_bus::BoxError;
@@ -30,7 +31,7 @@ pub struct CartView {
     /// Sum of the line totals, in the cart's currency; `null` while the cart is empty,
     /// as an empty cart has no currency.
     #[schema(required = true)]
-    pub total: Option<MoneyView>,
+    pub total: Option<Money>,
 }
 
 /// One product in the cart, at its current name and price.
@@ -41,15 +42,11 @@ pub struct CartItemView {
     /// The product's current name.
     pub name: String,
     /// The product's current price.
-    pub unit_price: MoneyView,
+    pub unit_price: Money,
     #[schema(minimum = 1, maximum = 1000, example = 2)]
     pub quantity: u32,
     /// `unit_price` times `quantity`.
-    pub line_total: MoneyView,
-}
-
-fn money_view(m: money::Money) -> MoneyView {
-    event_contracts::Money::from(m).into()
+    pub line_total: Money,
 }
 
 impl From<PricedLine> for CartItemView {
@@ -57,9 +54,9 @@ impl From<PricedLine> for CartItemView {
         Self {
             product_id: line.product_id,
             name: line.name,
-            unit_price: money_view(line.unit_price),
+            unit_price: line.unit_price,
             quantity: line.quantity.get(),
-            line_total: money_view(line.line_total),
+            line_total: line.line_total,
         }
     }
 }
@@ -68,7 +65,7 @@ impl From<PricedCart> for CartView {
     fn from(priced: PricedCart) -> Self {
         Self {
             item_count: priced.item_count(),
-            total: priced.total.map(money_view),
+            total: priced.total,
             items: priced.lines.into_iter().map(CartItemView::from).collect(),
         }
     }

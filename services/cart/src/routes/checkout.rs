@@ -76,11 +76,11 @@ pub async fn checkout(
             .map(|line| LineItem {
                 product_id: line.product_id,
                 name: line.name,
-                unit_price: line.unit_price.into(),
+                unit_price: line.unit_price,
                 quantity: line.quantity.get(),
             })
             .collect(),
-        total: total.into(),
+        total,
     };
     // Emptying the cart is guarded by the version just read: of two checkouts racing on
     // one cart, only one batch commits, so the same lines never become two orders. The

@@ -36,10 +36,7 @@ fn eur(amount_minor: i64) -> Money {
 }
 
 pub fn money(amount_minor: i64, currency: &str) -> Money {
-    Money {
-        amount_minor,
-        currency: currency.into(),
-    }
+    Money::parse(amount_minor, currency).unwrap()
 }
 
 /// `product.created` as the product service would send it.

@@ -40,7 +40,7 @@ impl From<Notification> for NotificationView {
             title: n.title,
             message: n.message,
             order_id: n.order_id,
-            created_at: crate::timestamp::format(n.created_at),
+            created_at: service_kit::timestamp::sortable::format(n.created_at),
         }
     }
 }

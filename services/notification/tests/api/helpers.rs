@@ -116,10 +116,7 @@ impl TestApp {
 }
 
 pub fn eur(amount_minor: i64) -> Money {
-    Money {
-        amount_minor,
-        currency: "EUR".into(),
-    }
+    Money::parse(amount_minor, "EUR").unwrap()
 }
 
 pub fn payment_completed(user_id: &str, order_id: &str, amount_minor: i64) -> Envelope {

@@ -3,11 +3,12 @@ use axum::{
     extract::{Path, State},
 };
 use doc_store::{Query, SortOrder, StoreError, Versioned};
+use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
-    openapi::MoneyView,
     paging::{PageParams, PageRequest, Paged},
+    timestamp,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -22,7 +23,7 @@ use crate::{
 pub struct OrderLine {
     pub product_id: String,
     pub name: String,
-    pub unit_price: MoneyView,
+    pub unit_price: Money,
     pub quantity: u32,
 }
 
@@ -42,18 +43,13 @@ pub struct OrderView {
     pub checkout_id: String,
     pub status: OrderStatus,
     pub items: Vec<OrderLine>,
-    pub total: MoneyView,
+    pub total: Money,
     /// Whether the product service holds the stock for this order.
     pub stock_reserved: bool,
     /// Every status the order went through, oldest first.
     pub history: Vec<OrderStatusChange>,
     /// RFC 3339.
     pub created_at: String,
-}
-
-fn rfc3339(t: time::OffsetDateTime) -> String {
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 impl From<Versioned<Order>> for OrderView {
@@ -70,22 +66,22 @@ impl From<Versioned<Order>> for OrderView {
                 .map(|i| OrderLine {
                     product_id: i.product_id,
                     name: i.name,
-                    unit_price: i.unit_price.into(),
+                    unit_price: i.unit_price,
                     quantity: i.quantity,
                 })
                 .collect(),
-            total: order.total.into(),
+            total: order.total,
             stock_reserved: order.stock_reserved,
             history: order
                 .history
                 .into_iter()
                 .map(|h| OrderStatusChange {
                     status: h.status,
-                    at: rfc3339(h.at),
+                    at: timestamp::rfc3339(h.at),
                     cause: h.cause,
                 })
                 .collect(),
-            created_at: rfc3339(order.created_at),
+            created_at: timestamp::rfc3339(order.created_at),
         }
     }
 }

@@ -59,16 +59,10 @@ impl TestApp {
                 items: vec![LineItem {
                     product_id: "mug".into(),
                     name: "Mug".into(),
-                    unit_price: Money {
-                        amount_minor: 1250,
-                        currency: "EUR".into(),
-                    },
+                    unit_price: Money::parse(1250, "EUR").unwrap(),
                     quantity: 2,
                 }],
-                total: Money {
-                    amount_minor: 2500,
-                    currency: "EUR".into(),
-                },
+                total: Money::parse(2500, "EUR").unwrap(),
             },
             "test",
         );

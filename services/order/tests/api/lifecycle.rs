@@ -7,10 +7,7 @@ use event_contracts::{
 use crate::helpers::{TestApp, eventually, spawn_app};
 
 fn eur(amount_minor: i64) -> Money {
-    Money {
-        amount_minor,
-        currency: "EUR".into(),
-    }
+    Money::parse(amount_minor, "EUR").unwrap()
 }
 
 async fn paid(app: &TestApp, order_id: &str) {

@@ -31,7 +31,7 @@ pub struct HttpProvider {
 struct ChargeBody<'a> {
     idempotency_key: &'a str,
     amount_minor: i64,
-    currency: &'a str,
+    currency: money::Currency,
     card_number: &'a str,
 }
 
@@ -40,7 +40,7 @@ struct RefundBody<'a> {
     idempotency_key: &'a str,
     charge_reference: Option<&'a str>,
     amount_minor: i64,
-    currency: &'a str,
+    currency: money::Currency,
 }
 
 #[derive(Deserialize)]
@@ -122,8 +122,8 @@ impl PaymentProvider for HttpProvider {
     async fn charge(&self, request: ChargeRequest) -> Result<ChargeOutcome, ProviderError> {
         let body = ChargeBody {
             idempotency_key: &request.idempotency_key,
-            amount_minor: request.amount.amount_minor,
-            currency: &request.amount.currency,
+            amount_minor: request.amount.amount_minor(),
+            currency: request.amount.currency(),
             card_number: request.card_number.expose(),
         };
         let answer = self
@@ -139,8 +139,8 @@ impl PaymentProvider for HttpProvider {
         let body = RefundBody {
             idempotency_key: &request.idempotency_key,
             charge_reference: request.charge_reference.as_deref(),
-            amount_minor: request.amount.amount_minor,
-            currency: &request.amount.currency,
+            amount_minor: request.amount.amount_minor(),
+            currency: request.amount.currency(),
         };
         let answer = self
             .post("/refunds", &request.idempotency_key, &body)

@@ -45,10 +45,7 @@ mod tests {
     fn charge(card: &str) -> ChargeRequest {
         ChargeRequest {
             idempotency_key: "pay-1".into(),
-            amount: event_contracts::Money {
-                amount_minor: 100,
-                currency: "EUR".into(),
-            },
+            amount: event_contracts::Money::parse(100, "EUR").unwrap(),
             card_number: CardNumber::parse(card).unwrap(),
         }
     }
@@ -77,10 +74,7 @@ mod tests {
             .refund(RefundRequest {
                 idempotency_key: "pay-1:refund".into(),
                 charge_reference: Some("sim_ch_pay-1".into()),
-                amount: event_contracts::Money {
-                    amount_minor: 100,
-                    currency: "EUR".into(),
-                },
+                amount: event_contracts::Money::parse(100, "EUR").unwrap(),
             })
             .await;
         assert!(matches!(outcome, Ok(RefundOutcome::Refunded { .. })));

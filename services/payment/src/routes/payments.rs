@@ -3,13 +3,13 @@ use axum::{
     extract::{Path, State},
 };
 use doc_store::{Query, SortOrder, Versioned};
+use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     AdminUser, ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody,
-    openapi::MoneyView,
     paging::{PageParams, PageRequest, Paged},
+    timestamp,
 };
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use utoipa::{IntoParams, ToSchema};
 
 use super::ApiState;
@@ -26,7 +26,7 @@ pub struct PaymentView {
     /// The customer who owns the order.
     pub user_id: String,
     /// The order total.
-    pub amount: MoneyView,
+    pub amount: Money,
     pub status: PaymentStatus,
     /// True once the order's stock is reserved; only then can it be paid.
     pub payable: bool,
@@ -56,10 +56,6 @@ pub struct PaymentStatusChange {
     pub note: Option<String>,
 }
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap_or_default()
-}
-
 impl From<Versioned<Payment>> for PaymentView {
     fn from(p: Versioned<Payment>) -> Self {
         let v = p.value;
@@ -67,15 +63,15 @@ impl From<Versioned<Payment>> for PaymentView {
             id: p.id,
             order_id: v.order_id,
             user_id: v.user_id,
-            amount: v.amount.into(),
+            amount: v.amount,
             status: v.status,
             payable: v.payable,
             provider_reference: v.provider_reference,
             refund_reference: v.refund_reference,
             failure_reason: v.failure_reason,
             card_last4: v.card_last4,
-            created_at: rfc3339(v.created_at),
-            updated_at: rfc3339(v.updated_at),
+            created_at: timestamp::rfc3339(v.created_at),
+            updated_at: timestamp::rfc3339(v.updated_at),
             history: v
                 .history
                 .into_iter()
@@ -89,7 +85,7 @@ impl From<StatusChange> for PaymentStatusChange {
     fn from(c: StatusChange) -> Self {
         Self {
             status: c.status,
-            at: rfc3339(c.at),
+            at: timestamp::rfc3339(c.at),
             note: c.note,
         }
     }

@@ -168,7 +168,7 @@ async fn a_cancelled_order_that_was_paid_is_refunded_once_and_announced() {
         ),
         (id.as_str(), "o1", "u1")
     );
-    assert_eq!(data.amount.amount_minor, 1999);
+    assert_eq!(data.amount.amount_minor(), 1999);
 }
 
 #[tokio::test]

@@ -46,10 +46,7 @@ fn template(uri: &str) -> &'static str {
 }
 
 pub fn order_created(order_id: &str, user_id: &str, amount_minor: i64) -> Envelope {
-    let unit_price = Money {
-        amount_minor,
-        currency: "EUR".into(),
-    };
+    let unit_price = Money::parse(amount_minor, "EUR").unwrap();
     Envelope::new(
         &OrderCreated {
             order_id: order_id.into(),

@@ -18,10 +18,7 @@ use wiremock::{
 const TIMEOUT: Duration = Duration::from_millis(200);
 
 fn eur(amount_minor: i64) -> event_contracts::Money {
-    event_contracts::Money {
-        amount_minor,
-        currency: "EUR".into(),
-    }
+    event_contracts::Money::parse(amount_minor, "EUR").unwrap()
 }
 
 fn charge(card: &str) -> ChargeRequest {

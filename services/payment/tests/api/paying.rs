@@ -46,7 +46,7 @@ async fn an_approved_card_completes_the_payment_and_announces_it() {
     assert_eq!(completed.payment_id, id);
     assert_eq!(completed.order_id, "o1");
     assert_eq!(completed.user_id, "u1");
-    assert_eq!(completed.amount.amount_minor, 1999);
+    assert_eq!(completed.amount.amount_minor(), 1999);
     assert_eq!(events[0].causation_id, None, "caused by a request");
 }
 

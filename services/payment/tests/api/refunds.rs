@@ -36,7 +36,7 @@ async fn an_admin_refunds_a_completed_payment_once_and_it_is_announced() {
         (data.payment_id.as_str(), data.order_id.as_str()),
         (id.as_str(), "o1")
     );
-    assert_eq!(data.amount.amount_minor, 1999);
+    assert_eq!(data.amount.amount_minor(), 1999);
 
     let again = app.refund(&id, &admin).await;
     assert_eq!(again.status, 409);

@@ -1,5 +1,5 @@
-use money::{Currency, Money};
-use service_kit::{ApiError, openapi::MoneyView};
+use money::Money;
+use service_kit::ApiError;
 
 /// The largest stock count one product may hold; far above any real shelf, far below
 /// what would overflow a reservation.
@@ -45,13 +45,6 @@ pub fn description(value: &str) -> Result<String, ApiError> {
     Ok(text.to_owned())
 }
 
-pub fn price(value: &MoneyView) -> Result<Money, ApiError> {
-    let currency = Currency::parse(&value.currency)
-        .map_err(|e| ApiError::invalid("price.currency", e.to_string()))?;
-    Money::new(value.amount_minor, currency)
-        .map_err(|e| ApiError::invalid("price.amount_minor", e.to_string()))
-}
-
 pub fn stock(value: i64) -> Result<u32, ApiError> {
     u32::try_from(value)
         .ok()
@@ -74,16 +67,6 @@ mod tests {
             field(description(&"x".repeat(2001)).unwrap_err()),
             "description"
         );
-        let bad_currency = MoneyView {
-            amount_minor: 1,
-            currency: "eur".into(),
-        };
-        assert_eq!(field(price(&bad_currency).unwrap_err()), "price.currency");
-        let negative = MoneyView {
-            amount_minor: -1,
-            currency: "EUR".into(),
-        };
-        assert_eq!(field(price(&negative).unwrap_err()), "price.amount_minor");
         assert_eq!(field(stock(-1).unwrap_err()), "stock");
         assert_eq!(field(stock(i64::from(MAX_STOCK) + 1).unwrap_err()), "stock");
     }
@@ -92,11 +75,5 @@ mod tests {
     fn valid_fields_are_trimmed_and_kept() {
         assert_eq!(name("  Mug ").unwrap(), "Mug");
         assert_eq!(stock(0).unwrap(), 0);
-        let p = price(&MoneyView {
-            amount_minor: 1999,
-            currency: "EUR".into(),
-        })
-        .unwrap();
-        assert_eq!(p.to_string(), "19.99 EUR");
     }
 }

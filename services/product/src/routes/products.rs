@@ -6,10 +6,10 @@ use axum::{
 };
 use doc_store::{Query, SortOrder, Versioned};
 use event_contracts::{Envelope, ProductCreated, ProductRemoved, ProductUpdated};
+use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody,
-    openapi::MoneyView,
     paging::{PageRequest, Paged},
 };
 use utoipa::{IntoParams, ToSchema};
@@ -26,7 +26,7 @@ pub struct ProductView {
     pub owner_id: String,
     pub name: String,
     pub description: String,
-    pub price: MoneyView,
+    pub price: Money,
     /// Units that can be bought now.
     pub stock: u32,
     /// RFC 3339.
@@ -40,13 +40,9 @@ impl From<Versioned<Product>> for ProductView {
             owner_id: p.value.owner_id,
             name: p.value.name,
             description: p.value.description,
-            price: p.value.price.into(),
+            price: p.value.price,
             stock: p.value.shelf.available,
-            created_at: p
-                .value
-                .created_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            created_at: service_kit::timestamp::rfc3339(p.value.created_at),
         }
     }
 }
@@ -58,7 +54,7 @@ pub struct NewProduct {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    pub price: MoneyView,
+    pub price: Money,
     /// Units on sale, 0 to 1,000,000.
     #[schema(example = 10)]
     pub stock: i64,
@@ -69,7 +65,7 @@ pub struct NewProduct {
 pub struct ProductChanges {
     pub name: Option<String>,
     pub description: Option<String>,
-    pub price: Option<MoneyView>,
+    pub price: Option<Money>,
     /// Sets the units on sale; units held for open orders are not affected.
     pub stock: Option<i64>,
 }
@@ -170,7 +166,7 @@ pub async fn create(
     let draft = ProductDraft {
         name: fields::name(&body.name)?,
         description: fields::description(&body.description)?,
-        price: fields::price(&body.price)?,
+        price: body.price,
         stock: fields::stock(body.stock)?,
     };
     let id = uuid::Uuid::now_v7().to_string();
@@ -179,7 +175,7 @@ pub async fn create(
         owner_id: user.id.clone(),
         name: draft.name,
         description: draft.description,
-        price: draft.price.into(),
+        price: draft.price,
         shelf: Shelf {
             available: draft.stock,
             reserved: 0,
@@ -193,7 +189,7 @@ pub async fn create(
             owner_id: product.owner_id.clone(),
             name: product.name.clone(),
             description: product.description.clone(),
-            price: product.price.clone(),
+            price: product.price,
             stock: product.shelf.available,
         },
         correlation,
@@ -264,7 +260,7 @@ pub async fn update(
             .as_deref()
             .map(fields::description)
             .transpose()?,
-        price: body.price.as_ref().map(fields::price).transpose()?,
+        price: body.price,
         stock: body.stock.map(fields::stock).transpose()?,
     };
     let current = owned(&state, &user, &id).await?;
@@ -276,7 +272,7 @@ pub async fn update(
         product.description = description;
     }
     if let Some(price) = patch.price {
-        product.price = price.into();
+        product.price = price;
     }
     if let Some(stock) = patch.stock {
         product.shelf.available = stock;
@@ -288,7 +284,7 @@ pub async fn update(
             owner_id: product.owner_id.clone(),
             name: product.name.clone(),
             description: product.description.clone(),
-            price: product.price.clone(),
+            price: product.price,
             stock: product.shelf.available,
         },
         correlation,
@@ -339,4 +335,33 @@ pub async fn remove(
         .commit(vec![PRODUCTS.delete(&current)], vec![event])
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use service_kit::extract::parse_json;
+
+    use super::*;
+
+    fn field_at_fault(body: serde_json::Value) -> String {
+        let e = parse_json::<NewProduct>(body.to_string().as_bytes()).unwrap_err();
+        e.body().details["field"].as_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn a_price_is_read_as_money_naming_the_field_at_fault() {
+        let bad_currency =
+            json!({"name": "x", "price": {"amount_minor": 1, "currency": "eur"}, "stock": 1});
+        assert_eq!(field_at_fault(bad_currency), "price.currency");
+        let negative =
+            json!({"name": "x", "price": {"amount_minor": -1, "currency": "EUR"}, "stock": 1});
+        assert_eq!(field_at_fault(negative), "price.amount_minor");
+        let good =
+            json!({"name": "x", "price": {"amount_minor": 1999, "currency": "EUR"}, "stock": 1});
+        let p = parse_json::<NewProduct>(good.to_string().as_bytes())
+            .unwrap()
+            .price;
+        assert_eq!(p.to_string(), "19.99 EUR");
+    }
 }

@@ -90,10 +90,7 @@ pub fn order(order_id: &str, lines: &[(&str, u32)]) -> Envelope {
         .map(|(product_id, quantity)| LineItem {
             product_id: product_id.to_string(),
             name: "test product".into(),
-            unit_price: Money {
-                amount_minor: 1250,
-                currency: "EUR".into(),
-            },
+            unit_price: Money::parse(1250, "EUR").unwrap(),
             quantity: *quantity,
         })
         .collect();
@@ -104,10 +101,7 @@ pub fn order(order_id: &str, lines: &[(&str, u32)]) -> Envelope {
             checkout_id: format!("checkout-{order_id}"),
             user_id: "buyer".into(),
             items,
-            total: Money {
-                amount_minor: total,
-                currency: "EUR".into(),
-            },
+            total: Money::parse(total, "EUR").unwrap(),
         },
         "test",
     )

@@ -122,10 +122,7 @@ async fn cancelling_releases_and_completing_commits_a_reservation_once() {
             payment_id: "p2".into(),
             order_id: "o2".into(),
             user_id: "buyer".into(),
-            amount: event_contracts::Money {
-                amount_minor: 1250,
-                currency: "EUR".into(),
-            },
+            amount: event_contracts::Money::parse(1250, "EUR").unwrap(),
         },
         "test",
     );

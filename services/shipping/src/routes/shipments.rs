@@ -8,8 +8,9 @@ use serde_json::json;
 use service_kit::{
     AdminUser, ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
     paging::{PageParams, PageRequest, Paged},
+    timestamp,
 };
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
 use super::ShippingState;
@@ -41,10 +42,6 @@ pub struct ShipmentStatusChange {
     pub at: String,
 }
 
-fn rfc3339(at: OffsetDateTime) -> String {
-    at.format(&Rfc3339).unwrap_or_default()
-}
-
 impl ShipmentView {
     fn new(id: String, s: Shipment) -> Self {
         Self {
@@ -57,11 +54,11 @@ impl ShipmentView {
                 .into_iter()
                 .map(|StatusChange { status, at }| ShipmentStatusChange {
                     status,
-                    at: rfc3339(at),
+                    at: timestamp::rfc3339(at),
                 })
                 .collect(),
-            created_at: rfc3339(s.created_at),
-            updated_at: rfc3339(s.updated_at),
+            created_at: timestamp::rfc3339(s.created_at),
+            updated_at: timestamp::rfc3339(s.updated_at),
         }
     }
 }

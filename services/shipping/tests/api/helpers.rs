@@ -37,10 +37,7 @@ pub async fn spawn_app() -> TestApp {
 }
 
 fn total() -> Money {
-    Money {
-        amount_minor: 1999,
-        currency: "EUR".into(),
-    }
+    Money::parse(1999, "EUR").unwrap()
 }
 
 pub fn order_created(order_id: &str, user_id: &str) -> Envelope {

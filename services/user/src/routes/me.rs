@@ -1,10 +1,10 @@
 use axum::{Json, extract::State};
 use doc_store::{Query, SortOrder};
+use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, openapi::RoleSchema};
 use service_kit::{
     ApiQuery,
-    openapi::MoneyView,
     paging::{PageParams, PageRequest, Paged},
 };
 use utoipa::ToSchema;
@@ -20,7 +20,7 @@ use crate::{
 pub struct OwnedProductView {
     pub id: String,
     pub name: String,
-    pub price: MoneyView,
+    pub price: Money,
     pub stock: u32,
 }
 
@@ -55,7 +55,7 @@ pub async fn my_products(
         .map(|p| OwnedProductView {
             id: p.id,
             name: p.value.name,
-            price: p.value.price.into(),
+            price: p.value.price,
             stock: p.value.stock,
         })
         .collect();
@@ -82,10 +82,7 @@ impl ProfileView {
             role: p.role,
             display_name: p.display_name,
             shipping_address: p.shipping_address,
-            created_at: p
-                .created_at
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            created_at: service_kit::timestamp::rfc3339(p.created_at),
         }
     }
 }

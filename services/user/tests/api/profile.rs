@@ -139,10 +139,7 @@ async fn a_user_lists_the_products_they_own_as_the_catalog_announces_them() {
     use event_contracts::{Envelope, Money, ProductCreated, ProductRemoved, ProductUpdated};
     let app = spawn_app().await;
     app.registered("u1", Role::Customer).await;
-    let price = Money {
-        amount_minor: 500,
-        currency: "EUR".into(),
-    };
+    let price = Money::parse(500, "EUR").unwrap();
     let created = |id: &str, owner: &str, name: &str| {
         Envelope::new(
             &ProductCreated {
