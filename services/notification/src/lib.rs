@@ -24,10 +24,7 @@ pub use crate::{
 };
 
 /// The notification service, as every host starts it.
-pub const SERVICE: ServiceDef =
-    ServiceDef::new("notification", 8088, store::COLLECTIONS, |runtime| {
-        Box::pin(wire(runtime))
-    })
+pub const SERVICE: ServiceDef = ServiceDef::new("notification", 8088, store::COLLECTIONS, wire)
     .public(
         &["notifications"],
         include_str!("../../../contracts/api/notification.v1.json"),
