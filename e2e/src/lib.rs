@@ -1,7 +1,9 @@
-//! Full-flow scenarios through the public API, written once against a [`Target`]: the
-//! embedded system started in-process on free ports, or any running system named by
-//! `E2E_BASE_URL` (with `E2E_ADMIN_EMAIL` / `E2E_ADMIN_PASSWORD`). Scenarios speak only
-//! HTTP to the gateway, as a client would; they never reach into a service.
+//! The client side of the full-flow scenarios: a [`Target`] is a running system known
+//! only by its gateway's base URL (and an admin to act as), and [`Client`] speaks the
+//! public API to it, as a customer, an admin or a load generator would. It never
+//! reaches into a service and knows none of them: starting a system is the harness's
+//! job (the in-process one in `tests/flows/system.rs`, processes in xtask), so what
+//! depends on this crate (the load generator) compiles no service, Kafka or MongoDB.
 
 use std::time::Duration;
 
@@ -16,18 +18,17 @@ pub struct Target {
     pub base_url: String,
     pub admin_email: String,
     pub admin_password: String,
-    /// Kept alive for an in-process target; stopped when the target is dropped by
-    /// [`Target::stop`].
-    system: Option<shop::RunningSystem>,
+    /// Base URLs of the services behind the gateway, when whoever started the system
+    /// can reach them (an in-process system); empty otherwise.
+    pub service_urls: Vec<String>,
 }
 
 impl Target {
-    /// `E2E_BASE_URL` if set, else the embedded system in this process.
-    pub async fn from_env() -> anyhow::Result<Self> {
-        match std::env::var("E2E_BASE_URL") {
-            Ok(url) => Ok(Self::remote(&url)),
-            Err(_) => Self::in_process(&[]).await,
-        }
+    /// The system at `E2E_BASE_URL`, if that is set.
+    pub fn from_env() -> Option<Self> {
+        std::env::var("E2E_BASE_URL")
+            .ok()
+            .map(|url| Self::remote(&url))
     }
 
     /// A running system at `base_url`; the admin from `E2E_ADMIN_EMAIL` and
@@ -38,42 +39,7 @@ impl Target {
             admin_email: std::env::var("E2E_ADMIN_EMAIL").unwrap_or_else(|_| ADMIN_EMAIL.into()),
             admin_password: std::env::var("E2E_ADMIN_PASSWORD")
                 .unwrap_or_else(|_| ADMIN_PASSWORD.into()),
-            system: None,
-        }
-    }
-
-    /// The embedded system, in memory, on free ports, with extra settings applied.
-    pub async fn in_process(extra: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let mut pairs = vec![
-            ("storage", "memory"),
-            ("bootstrap_admin_email", ADMIN_EMAIL),
-            ("bootstrap_admin_password", ADMIN_PASSWORD),
-            ("bus_initial_backoff_ms", "10"),
-        ];
-        pairs.extend_from_slice(extra);
-        let settings = service_kit::Settings::from_pairs(pairs)?;
-        let system = shop::start(settings, shop::Ports::Ephemeral).await?;
-        Ok(Self {
-            base_url: system.gateway_url(),
-            admin_email: ADMIN_EMAIL.into(),
-            admin_password: ADMIN_PASSWORD.into(),
-            system: Some(system),
-        })
-    }
-
-    /// Base URLs of every service behind the gateway, when they are reachable (in-process).
-    pub fn service_urls(&self) -> Vec<String> {
-        self.system.as_ref().map_or_else(Vec::new, |s| {
-            s.services
-                .iter()
-                .map(|(_, addr)| format!("http://{addr}"))
-                .collect()
-        })
-    }
-
-    pub async fn stop(self) {
-        if let Some(system) = self.system {
-            system.stop().await;
+            service_urls: Vec::new(),
         }
     }
 
@@ -247,13 +213,6 @@ impl Client {
 
 /// How long a scenario waits for state that arrives by event.
 const SETTLE: Duration = Duration::from_secs(15);
-
-impl Target {
-    /// The bus of an in-process target, for scenarios that inspect or replay events.
-    pub fn bus(&self) -> Option<&event_bus::InProcessBus> {
-        self.system.as_ref().map(|s| s.bus())
-    }
-}
 
 impl Client {
     /// Polls `GET path` until `done` holds for the answer.

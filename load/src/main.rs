@@ -1,8 +1,9 @@
 //! `shop-load`: load on the checkout path, with a report. `checkout-latency` measures
 //! how long a checkout takes to become a pending order (the time from `POST
 //! /cart/checkout` answering 202 to `GET /orders/{id}` answering 200), which is the
-//! event path cart -> bus -> order. It runs against the embedded system started here,
-//! or any system at a URL.
+//! event path cart -> bus -> order. It runs against the embedded system it starts (the
+//! `shop` binary beside this one, as `shop up --in-memory --free-ports`), or any system
+//! at a URL. It links no service: it knows the system only by its gateway's URL.
 
 use std::time::{Duration, Instant};
 
@@ -32,7 +33,8 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
         /// A running system's base URL (its gateway); default: start the embedded
-        /// system in this process, in memory.
+        /// system, in memory, as a child process of the `shop` binary (SHOP_BIN, else
+        /// the one beside this program).
         #[arg(long, env = "E2E_BASE_URL")]
         target: Option<String>,
         /// How often a waiting client looks for the order; the figures are this coarse.
@@ -50,15 +52,69 @@ async fn main() -> anyhow::Result<()> {
             target,
             poll_ms,
         } => {
-            let target = match target {
-                Some(url) => Target::remote(&url),
-                None => Target::in_process(&[]).await?,
+            let (target, system) = match target {
+                Some(url) => (Target::remote(&url), None),
+                None => {
+                    let system = EmbeddedSystem::start().await?;
+                    (Target::remote(&system.gateway), Some(system))
+                }
             };
             let report = checkout_latency(&target, count, concurrency.max(1), poll_ms).await;
-            target.stop().await;
+            drop(system);
             println!("{}", report?);
             Ok(())
         }
+    }
+}
+
+/// The embedded system in a child process, in memory, on free ports; killed when
+/// dropped (nothing it holds outlives it).
+struct EmbeddedSystem {
+    gateway: String,
+    _child: tokio::process::Child,
+}
+
+impl EmbeddedSystem {
+    async fn start() -> anyhow::Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let shop = match std::env::var_os("SHOP_BIN") {
+            Some(path) => path.into(),
+            None => std::env::current_exe()?.with_file_name("shop"),
+        };
+        let mut child = tokio::process::Command::new(&shop)
+            .args(["up", "--in-memory", "--free-ports"])
+            .env("SHOP_BOOTSTRAP_ADMIN_EMAIL", e2e::ADMIN_EMAIL)
+            .env("SHOP_BOOTSTRAP_ADMIN_PASSWORD", e2e::ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting {} (build it with `cargo build --release -p shop`, or set SHOP_BIN)",
+                    shop.display()
+                )
+            })?;
+        // `shop up` prints its banner once every service listens; the gateway's line
+        // says where it landed: `  gateway       http://127.0.0.1:PORT/api/v1`.
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+        let banner = async {
+            while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.trim().strip_prefix("gateway") {
+                    let url = url.trim().trim_end_matches("/api/v1").to_owned();
+                    return anyhow::Ok(url);
+                }
+            }
+            anyhow::bail!("shop up exited before it was ready")
+        };
+        let gateway = tokio::time::timeout(Duration::from_secs(60), banner)
+            .await
+            .context("shop up was not ready within a minute")??;
+        Ok(Self {
+            gateway,
+            _child: child,
+        })
     }
 }
 

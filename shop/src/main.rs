@@ -38,6 +38,10 @@ enum Command {
         /// Keep everything in memory; nothing survives the process.
         #[arg(long, conflicts_with = "data_dir")]
         in_memory: bool,
+        /// Let the OS pick a free port for each service instead of 8080..8088, and say
+        /// which in the banner (for a harness that runs the system beside others).
+        #[arg(long, conflicts_with = "distributed")]
+        free_ports: bool,
         /// One process per service, events through Kafka.
         #[arg(long)]
         distributed: bool,
@@ -87,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Up {
             data_dir,
             in_memory,
+            free_ports,
             distributed,
             kafka_brokers,
         } => {
@@ -113,7 +118,12 @@ async fn main() -> anyhow::Result<()> {
                 ));
                 up_distributed(settings, env).await
             } else {
-                up_in_process(settings).await
+                let ports = if free_ports {
+                    shop::Ports::Ephemeral
+                } else {
+                    shop::Ports::Configured
+                };
+                up_in_process(settings, ports).await
             }
         }
     }
@@ -155,8 +165,8 @@ fn storage_line(settings: &Settings) -> String {
     }
 }
 
-async fn up_in_process(settings: Settings) -> anyhow::Result<()> {
-    let system = shop::start(settings, shop::Ports::Configured).await?;
+async fn up_in_process(settings: Settings, ports: shop::Ports) -> anyhow::Result<()> {
+    let system = shop::start(settings, ports).await?;
     println!(
         "shop is up ({}); Ctrl-C stops it",
         storage_line(&system.settings)

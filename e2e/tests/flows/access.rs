@@ -1,10 +1,11 @@
-use e2e::Target;
+use crate::system::System;
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_customer_cannot_read_or_act_on_another_customers_things() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let mug = admin
         .create_product("E2E guarded mug", 1000, 10)
@@ -121,12 +122,13 @@ async fn a_customer_cannot_read_or_act_on_another_customers_things() {
         StatusCode::OK
     );
     assert_eq!(admin.stock_of(&personal).await.unwrap(), 1);
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn an_admin_inspects_every_order_payment_and_shipment() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let mug = admin
         .create_product("E2E admin mug", 1000, 10)
@@ -164,5 +166,5 @@ async fn an_admin_inspects_every_order_payment_and_shipment() {
         let listed = admin.get(path).await.unwrap();
         assert!(listed.body["total"].as_u64().unwrap() >= 2, "{path}");
     }
-    target.stop().await;
+    system.stop().await;
 }

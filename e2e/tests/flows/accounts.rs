@@ -1,10 +1,11 @@
-use e2e::Target;
+use crate::system::System;
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_customer_registers_logs_in_refreshes_and_manages_their_profile() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let mut customer = target.new_customer().await.unwrap();
 
     // The profile arrives by event from auth to user.
@@ -55,12 +56,13 @@ async fn a_customer_registers_logs_in_refreshes_and_manages_their_profile() {
     assert_eq!(role_change.status, StatusCode::UNPROCESSABLE_ENTITY);
     let me = customer.client.get("/users/me").await.unwrap();
     assert_eq!(me.body["role"], "customer");
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn the_admin_lists_users_and_a_deleted_user_can_no_longer_log_in() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let customer = target.new_customer().await.unwrap();
     customer
         .client
@@ -106,5 +108,5 @@ async fn the_admin_lists_users_and_a_deleted_user_can_no_longer_log_in() {
     }
     let gone = admin.get(&format!("/users/{}", customer.id)).await.unwrap();
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
-    target.stop().await;
+    system.stop().await;
 }

@@ -1,8 +1,9 @@
-use e2e::Target;
+use crate::system::System;
 
 #[tokio::test]
 async fn concurrent_checkouts_of_the_last_units_never_oversell() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let last = admin
         .create_product("E2E last units", 500, 3)
@@ -36,5 +37,5 @@ async fn concurrent_checkouts_of_the_last_units_never_oversell() {
     }
     assert_eq!((held, cancelled), (3, 5));
     assert_eq!(admin.stock_of(&last).await.unwrap(), 0);
-    target.stop().await;
+    system.stop().await;
 }

@@ -1,10 +1,11 @@
-use e2e::Target;
+use crate::system::System;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
 async fn bad_input_unknown_routes_and_forbidden_calls_get_the_error_shape() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let customer = target.new_customer().await.unwrap();
     let client = &customer.client;
 
@@ -30,12 +31,13 @@ async fn bad_input_unknown_routes_and_forbidden_calls_get_the_error_shape() {
     let anonymous = target.client().get("/users/me").await.unwrap();
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(anonymous.error_code(), "unauthorized");
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn malformed_json_through_the_gateway_is_a_400_naming_the_problem() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/auth/register", target.base_url))
         .header("content-type", "application/json")
@@ -47,15 +49,16 @@ async fn malformed_json_through_the_gateway_is_a_400_naming_the_problem() {
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "bad_request");
     assert!(body["message"].as_str().unwrap().contains("malformed JSON"));
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn too_many_logins_get_429_with_retry_after() {
     // Its own system: the limit is per account and address, and other scenarios log in.
-    let target = Target::in_process(&[("rate_limit_login_per_minute", "3")])
+    let system = System::in_process(&[("rate_limit_login_per_minute", "3")])
         .await
         .unwrap();
+    let target = &system.target;
     let client = target.client();
     let attempt = || {
         client.send(
@@ -76,12 +79,13 @@ async fn too_many_logins_get_429_with_retry_after() {
         .parse()
         .unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn the_gateway_serves_one_openapi_document_for_every_service() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", target.base_url))
         .await
         .unwrap()
@@ -95,12 +99,13 @@ async fn the_gateway_serves_one_openapi_document_for_every_service() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn every_service_reports_health_readiness_and_request_metrics() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let http = reqwest::Client::new();
     // One request through each service, so each has a route to report.
     target.client().get("/users/me").await.unwrap();
@@ -114,7 +119,7 @@ async fn every_service_reports_health_readiness_and_request_metrics() {
         .unwrap();
     let mut bases = vec![target.base_url.clone()];
     // Service ports are only reachable when the system runs in this process.
-    bases.extend(target.service_urls());
+    bases.extend(target.service_urls.iter().cloned());
     for base in bases {
         for probe in ["/healthz", "/readyz"] {
             let r = http.get(format!("{base}{probe}")).send().await.unwrap();
@@ -137,5 +142,5 @@ async fn every_service_reports_health_readiness_and_request_metrics() {
             "{base}"
         );
     }
-    target.stop().await;
+    system.stop().await;
 }

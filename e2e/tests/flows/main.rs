@@ -9,3 +9,4 @@ mod purchase;
 mod redelivery;
 mod restart;
 mod returns;
+mod system;

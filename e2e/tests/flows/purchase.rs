@@ -1,4 +1,4 @@
-use e2e::Target;
+use crate::system::System;
 use reqwest::StatusCode;
 
 const APPROVED: &str = "4242424242424242";
@@ -6,7 +6,8 @@ const DECLINED: &str = "4000000000000002";
 
 #[tokio::test]
 async fn a_purchase_runs_to_completed_and_the_stock_is_decremented() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let mug = admin.create_product("E2E mug", 1250, 5).await.unwrap();
     let ada = target.new_customer().await.unwrap();
@@ -63,12 +64,13 @@ async fn a_purchase_runs_to_completed_and_the_stock_is_decremented() {
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn a_declined_payment_cancels_the_order_and_releases_the_stock() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let lamp = admin.create_product("E2E lamp", 4000, 5).await.unwrap();
     let bob = target.new_customer().await.unwrap();
@@ -107,12 +109,13 @@ async fn a_declined_payment_cancels_the_order_and_releases_the_stock() {
         StatusCode::CONFLICT,
         "a failed payment is not retried into a capture"
     );
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn a_customer_cancels_a_pending_order_and_the_stock_comes_back() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let pen = admin.create_product("E2E pen", 300, 4).await.unwrap();
     let cy = target.new_customer().await.unwrap();
@@ -142,12 +145,13 @@ async fn a_customer_cancels_a_pending_order_and_the_stock_comes_back() {
         .await
         .unwrap();
     assert_eq!(payment.body["status"], "voided");
-    target.stop().await;
+    system.stop().await;
 }
 
 #[tokio::test]
 async fn checking_out_an_empty_cart_is_a_conflict() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let dee = target.new_customer().await.unwrap();
     let reply = dee
         .client
@@ -156,5 +160,5 @@ async fn checking_out_an_empty_cart_is_a_conflict() {
         .unwrap();
     assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(reply.error_code(), "conflict");
-    target.stop().await;
+    system.stop().await;
 }

@@ -1,13 +1,14 @@
 use std::collections::BTreeMap;
 
-use e2e::Target;
+use crate::system::System;
 use event_bus::EventBus;
 use serde_json::json;
 
 #[tokio::test]
 async fn redelivering_every_event_of_a_purchase_changes_nothing() {
     // Needs the in-process bus to replay history; a remote target has none to reach.
-    let target = Target::in_process(&[]).await.unwrap();
+    let system = System::in_process(&[]).await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let mug = admin
         .create_product("E2E replayed mug", 700, 4)
@@ -32,7 +33,7 @@ async fn redelivering_every_event_of_a_purchase_changes_nothing() {
     let before = admin.snapshot(&[&fay.client], &[&mug]).await.unwrap();
 
     // Every event ever published, delivered once more to every service.
-    let bus = target.bus().unwrap();
+    let bus = system.bus().unwrap();
     let mut replayed = BTreeMap::new();
     for topic in bus.topics().await.unwrap() {
         let events = bus.topic_log(&topic).await.unwrap();
@@ -65,5 +66,5 @@ async fn redelivering_every_event_of_a_purchase_changes_nothing() {
             "{topic} parked events on replay"
         );
     }
-    target.stop().await;
+    system.stop().await;
 }

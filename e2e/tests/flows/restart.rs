@@ -1,4 +1,4 @@
-use e2e::Target;
+use crate::system::System;
 use reqwest::StatusCode;
 
 #[tokio::test]
@@ -7,12 +7,14 @@ async fn what_was_committed_before_a_stop_is_there_after_a_restart() {
     let data_dir = dir.path().to_str().unwrap();
     let on_disk = [("storage", "disk"), ("data_dir", data_dir)];
 
-    let target = Target::in_process(&on_disk).await.unwrap();
+    let system = System::in_process(&on_disk).await.unwrap();
+    let target = &system.target;
     let customer = target.new_customer().await.unwrap();
     // Stopped at once: user.registered may still sit in auth's outbox or on the bus.
-    target.stop().await;
+    system.stop().await;
 
-    let target = Target::in_process(&on_disk).await.unwrap();
+    let system = System::in_process(&on_disk).await.unwrap();
+    let target = &system.target;
     let mut client = target.client();
     client
         .login(&customer.email, &customer.password)
@@ -26,5 +28,5 @@ async fn what_was_committed_before_a_stop_is_there_after_a_restart() {
         me.body["email"], customer.email,
         "the in-flight event was delivered"
     );
-    target.stop().await;
+    system.stop().await;
 }

@@ -1,10 +1,11 @@
-use e2e::Target;
+use crate::system::System;
 use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_return_runs_to_returned_then_refunded_with_notifications() {
-    let target = Target::from_env().await.unwrap();
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
     let admin = target.admin().await.unwrap();
     let kettle = admin.create_product("E2E kettle", 3000, 2).await.unwrap();
     let eve = target.new_customer().await.unwrap();
@@ -82,5 +83,5 @@ async fn a_return_runs_to_returned_then_refunded_with_notifications() {
     ] {
         assert!(kinds.contains(&kind), "{kind} missing from {kinds:?}");
     }
-    target.stop().await;
+    system.stop().await;
 }
