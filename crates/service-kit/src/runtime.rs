@@ -206,10 +206,6 @@ pub struct Running {
 }
 
 impl Running {
-    pub fn new(name: ServiceName, addr: SocketAddr, tasks: Vec<JoinHandle<()>>) -> Self {
-        Self { name, addr, tasks }
-    }
-
     pub async fn stopped(self) {
         for task in self.tasks {
             if let Err(e) = task.await {
