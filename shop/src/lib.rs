@@ -166,3 +166,43 @@ pub async fn start(settings: Settings, ports: Ports) -> anyhow::Result<RunningSy
         running,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    #[test]
+    fn every_service_has_a_name_and_a_default_port_of_its_own() {
+        let names: HashSet<_> = SERVICES.iter().map(|s| s.name).collect();
+        let ports: HashSet<_> = SERVICES.iter().map(|s| s.default_port).collect();
+        assert_eq!(names.len(), SERVICES.len());
+        assert_eq!(ports.len(), SERVICES.len());
+    }
+
+    #[test]
+    fn every_service_but_the_gateway_owns_exactly_one_prefix() {
+        for service in SERVICES {
+            let owned = service.public_api.map_or(0, |api| api.prefixes.len());
+            let expected = usize::from(service.name != gateway_service::SERVICE.name);
+            assert_eq!(owned, expected, "{}", service.name);
+        }
+    }
+
+    #[test]
+    fn auth_starts_first_and_the_gateway_last() {
+        // Auth creates the bootstrap admin and serves the keys the others check tokens
+        // with; the gateway fronts all the others.
+        assert_eq!(SERVICES.first().unwrap().name, "auth");
+        assert_eq!(SERVICES.last().unwrap().name, gateway_service::SERVICE.name);
+    }
+
+    #[test]
+    fn settings_name_every_service_s_port_unless_a_layer_did() {
+        let settings = settings(Settings::from_pairs([("order_port", "9005")]).unwrap());
+        assert_eq!(settings.port(order_service::SERVICE.name), 9005);
+        assert_eq!(settings.port(gateway_service::SERVICE.name), 8080);
+        assert_eq!(settings.url(auth_service::SERVICE.name), "http://127.0.0.1:8081");
+    }
+}
