@@ -342,6 +342,22 @@ mod tests {
     }
 
     #[test]
+    fn service_ports_and_urls_come_from_their_variables_and_longer_names_stay_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SHOP_ORDER_PORT", "9005");
+            jail.set_env("SHOP_AUTH_URL", "http://auth.internal/");
+            jail.set_env("SHOP_PAYMENT_PROVIDER", "http");
+            jail.set_env("SHOP_PAYMENT_PROVIDER_URL", "http://psp.example");
+            let s = Settings::load().unwrap();
+            assert_eq!(s.port(ServiceName::new("order")), 9005);
+            assert_eq!(s.url(AUTH), "http://auth.internal");
+            assert_eq!(s.payment_provider_url.as_deref(), Some("http://psp.example"));
+            assert!(!s.urls.contains_key("payment_provider"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn secrets_never_print() {
         let s = Settings::from_pairs([
             ("bootstrap_admin_email", "root@example.com"),
