@@ -16,4 +16,4 @@ pub struct CartCheckedOut {
     pub items: Vec<LineItem>,
     pub total: Money,
 }
-impl_event!(CartCheckedOut, "cart.checkout", version = 1, key = user_id);
+impl_event! { CartCheckedOut, "cart.checkout", version = 1, key = user_id }

@@ -13,7 +13,7 @@ pub struct OrderCreated {
     pub items: Vec<LineItem>,
     pub total: Money,
 }
-impl_event!(OrderCreated, "order.created", version = 1, key = order_id);
+impl_event! { OrderCreated, "order.created", version = 1, key = order_id }
 
 /// `order.cancelled`: an order was cancelled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,12 +24,7 @@ pub struct OrderCancelled {
     /// The order's lines, so stock reserved for them can be put back.
     pub items: Vec<StockLine>,
 }
-impl_event!(
-    OrderCancelled,
-    "order.cancelled",
-    version = 1,
-    key = order_id
-);
+impl_event! { OrderCancelled, "order.cancelled", version = 1, key = order_id }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -46,12 +41,7 @@ pub struct OrderReturnRequested {
     pub order_id: String,
     pub user_id: String,
 }
-impl_event!(
-    OrderReturnRequested,
-    "order.return_requested",
-    version = 1,
-    key = order_id
-);
+impl_event! { OrderReturnRequested, "order.return_requested", version = 1, key = order_id }
 
 /// `order.completed`: the order reached its final successful state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,12 +49,7 @@ pub struct OrderCompleted {
     pub order_id: String,
     pub user_id: String,
 }
-impl_event!(
-    OrderCompleted,
-    "order.completed",
-    version = 1,
-    key = order_id
-);
+impl_event! { OrderCompleted, "order.completed", version = 1, key = order_id }
 
 /// `product.decrement`: asks the product service to take an order's
 /// quantities out of stock; answered by `stock.reserved` or `stock.rejected`.
@@ -73,9 +58,4 @@ pub struct ProductDecrement {
     pub order_id: String,
     pub items: Vec<StockLine>,
 }
-impl_event!(
-    ProductDecrement,
-    "product.decrement",
-    version = 1,
-    key = order_id
-);
+impl_event! { ProductDecrement, "product.decrement", version = 1, key = order_id }

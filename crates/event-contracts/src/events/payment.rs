@@ -12,12 +12,7 @@ pub struct PaymentCompleted {
     pub user_id: String,
     pub amount: Money,
 }
-impl_event!(
-    PaymentCompleted,
-    "payment.completed",
-    version = 1,
-    key = order_id
-);
+impl_event! { PaymentCompleted, "payment.completed", version = 1, key = order_id }
 
 /// `payment.failed`: charging for an order failed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,7 +23,7 @@ pub struct PaymentFailed {
     /// Human-readable; not meant to be parsed.
     pub reason: String,
 }
-impl_event!(PaymentFailed, "payment.failed", version = 1, key = order_id);
+impl_event! { PaymentFailed, "payment.failed", version = 1, key = order_id }
 
 /// `payment.refunded`: an order's payment was returned to the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,9 +33,4 @@ pub struct PaymentRefunded {
     pub user_id: String,
     pub amount: Money,
 }
-impl_event!(
-    PaymentRefunded,
-    "payment.refunded",
-    version = 1,
-    key = order_id
-);
+impl_event! { PaymentRefunded, "payment.refunded", version = 1, key = order_id }

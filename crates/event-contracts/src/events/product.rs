@@ -15,12 +15,7 @@ pub struct ProductCreated {
     pub price: Money,
     pub stock: u32,
 }
-impl_event!(
-    ProductCreated,
-    "product.created",
-    version = 1,
-    key = product_id
-);
+impl_event! { ProductCreated, "product.created", version = 1, key = product_id }
 
 /// `product.updated`: a product changed.
 ///
@@ -35,12 +30,7 @@ pub struct ProductUpdated {
     pub price: Money,
     pub stock: u32,
 }
-impl_event!(
-    ProductUpdated,
-    "product.updated",
-    version = 1,
-    key = product_id
-);
+impl_event! { ProductUpdated, "product.updated", version = 1, key = product_id }
 
 /// `product.removed`: a product left the catalogue and can no longer be
 /// bought.
@@ -49,9 +39,4 @@ pub struct ProductRemoved {
     pub product_id: String,
     pub owner_id: String,
 }
-impl_event!(
-    ProductRemoved,
-    "product.removed",
-    version = 1,
-    key = product_id
-);
+impl_event! { ProductRemoved, "product.removed", version = 1, key = product_id }

@@ -10,12 +10,7 @@ pub struct ShipmentAwaiting {
     pub order_id: String,
     pub user_id: String,
 }
-impl_event!(
-    ShipmentAwaiting,
-    "shipment.awaiting",
-    version = 1,
-    key = order_id
-);
+impl_event! { ShipmentAwaiting, "shipment.awaiting", version = 1, key = order_id }
 
 /// `shipment.delivered`: the shipment reached the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,12 +19,7 @@ pub struct ShipmentDelivered {
     pub order_id: String,
     pub user_id: String,
 }
-impl_event!(
-    ShipmentDelivered,
-    "shipment.delivered",
-    version = 1,
-    key = order_id
-);
+impl_event! { ShipmentDelivered, "shipment.delivered", version = 1, key = order_id }
 
 /// `shipment.returned`: a returned shipment came back from the customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,9 +28,4 @@ pub struct ShipmentReturned {
     pub order_id: String,
     pub user_id: String,
 }
-impl_event!(
-    ShipmentReturned,
-    "shipment.returned",
-    version = 1,
-    key = order_id
-);
+impl_event! { ShipmentReturned, "shipment.returned", version = 1, key = order_id }

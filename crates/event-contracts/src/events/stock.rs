@@ -10,7 +10,7 @@ pub struct StockReserved {
     pub order_id: String,
     pub items: Vec<StockLine>,
 }
-impl_event!(StockReserved, "stock.reserved", version = 1, key = order_id);
+impl_event! { StockReserved, "stock.reserved", version = 1, key = order_id }
 
 /// `stock.rejected`: the order's stock could not be reserved, and nothing
 /// was taken out of stock.
@@ -23,7 +23,7 @@ pub struct StockRejected {
     /// unknown product).
     pub shortages: Vec<Shortage>,
 }
-impl_event!(StockRejected, "stock.rejected", version = 1, key = order_id);
+impl_event! { StockRejected, "stock.rejected", version = 1, key = order_id }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shortage {

@@ -11,16 +11,11 @@ pub struct UserRegistered {
     pub email: String,
     pub role: Role,
 }
-impl_event!(
-    UserRegistered,
-    "user.registered",
-    version = 1,
-    key = user_id
-);
+impl_event! { UserRegistered, "user.registered", version = 1, key = user_id }
 
 /// `user.deleted`: an account was deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDeleted {
     pub user_id: String,
 }
-impl_event!(UserDeleted, "user.deleted", version = 1, key = user_id);
+impl_event! { UserDeleted, "user.deleted", version = 1, key = user_id }
