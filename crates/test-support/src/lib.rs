@@ -1,22 +1,31 @@
-//! Helpers shared by the services' tests: requests through a router with `oneshot`,
-//! access tokens good and bad, and checks that an answer matches the OpenAPI document
-//! and that the served document matches the committed one; a whole service assembled for
-//! a test ([`TestService`]). Never linked into a service.
+//! What the services' tests share: requests through a router with `oneshot`, access
+//! tokens good and bad, checks that an answer matches the OpenAPI document and that the
+//! served document matches the committed one, and a whole service assembled for a test
+//! ([`TestService`]) with the abilities every service's tests need (publishing on its
+//! bus, documented requests, waiting for what arrives by event). What only one service's
+//! tests need stays in that service's `tests/api/helpers.rs`. Never linked into a
+//! service.
 
 mod service;
 
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Router,
     body::Body,
+    extract::ConnectInfo,
     http::{HeaderMap, Method, Request, StatusCode, header},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use event_contracts::Role;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use service_kit::{AccessClaims, TokenSigner, TokenVerifier};
+use service_kit::{AccessClaims, ServiceDef, TokenSigner, TokenVerifier};
 use tower::ServiceExt;
 
 pub use crate::service::TestService;
@@ -182,6 +191,16 @@ impl Call {
         self
     }
 
+    /// As if over a connection from the IP address `client`, which `oneshot` alone
+    /// cannot do: what a server puts in the request for `ConnectInfo`.
+    pub fn connected_from(mut self, client: &str) -> Self {
+        let addr: SocketAddr = format!("{client}:40000")
+            .parse()
+            .expect("client is an IP address");
+        self.builder = self.builder.extension(ConnectInfo(addr));
+        self
+    }
+
     pub fn request(self) -> Request<Body> {
         self.builder.body(self.body).expect("test request builds")
     }
@@ -225,9 +244,35 @@ impl OpenApiContract {
         Self { doc }
     }
 
-    /// Asserts that `response` is documented for `method` on the path template
-    /// (`/api/v1/users/{id}`) and that its body validates against the documented schema.
-    pub fn assert_documented(&self, method: Method, path: &str, response: &TestResponse) {
+    /// The documented path template `uri` falls under: `/api/v1/users/u1?page=2` is
+    /// `/api/v1/users/{id}`. Of the templates that match segment by segment, the one
+    /// with a literal where the others have a parameter wins, so `/api/v1/users/me` is
+    /// its own path and not a user called "me". A template is its own template.
+    pub fn template_of(&self, uri: &str) -> &str {
+        let path = uri.split('?').next().unwrap_or(uri);
+        let segments: Vec<&str> = path.split('/').collect();
+        let paths = self.doc["paths"].as_object().into_iter().flatten();
+        paths
+            .filter_map(|(template, _)| {
+                let parts: Vec<&str> = template.split('/').collect();
+                let fits = parts.len() == segments.len()
+                    && parts
+                        .iter()
+                        .zip(&segments)
+                        .all(|(part, segment)| is_parameter(part) || part == segment);
+                let literals: Vec<bool> = parts.iter().map(|part| !is_parameter(part)).collect();
+                fits.then_some((literals, template.as_str()))
+            })
+            .max()
+            .map(|(_, template)| template)
+            .unwrap_or_else(|| panic!("{uri} is under no path of the OpenAPI document"))
+    }
+
+    /// Asserts that `response` is documented for `method` on the path `uri` falls under
+    /// (see [`Self::template_of`]) and that its body validates against the documented
+    /// schema.
+    pub fn assert_documented(&self, method: Method, uri: &str, response: &TestResponse) {
+        let path = self.template_of(uri);
         let status = response.status.as_str();
         let operation = &self.doc["paths"][path][method.as_str().to_lowercase()];
         assert!(
@@ -264,6 +309,18 @@ impl OpenApiContract {
     }
 }
 
+/// `{id}`: a path parameter of an OpenAPI path template.
+fn is_parameter(segment: &str) -> bool {
+    segment.starts_with('{') && segment.ends_with('}')
+}
+
+/// Where the committed OpenAPI document of `service` lives: `contracts/api/<name>.v1.json`.
+pub fn committed_contract(service: &ServiceDef) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../contracts/api")
+        .join(format!("{}.v1.json", service.name))
+}
+
 /// Fails when the served OpenAPI document differs from the committed file; with
 /// `SHOP_BLESS=1` it rewrites the file instead (then review the diff).
 pub fn assert_matches_committed(served: &Value, committed_path: &Path) {
@@ -297,6 +354,15 @@ pub fn memory_context(tokens: &TestTokens) -> service_kit::ServiceContext {
         shutdown: tokio_util::sync::CancellationToken::new(),
         peers: &[],
     }
+}
+
+/// The URL of a local port nothing listens on (bound, then released): a service that is
+/// down.
+pub fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port binds");
+    let port = listener.local_addr().expect("bound").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
 }
 
 /// Polls until the async condition holds, failing the test after five seconds: for
@@ -347,4 +413,57 @@ pub async fn record_events(ctx: &service_kit::ServiceContext, topics: &[&str]) -
         .await
         .expect("test observer subscribes");
     recorded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract() -> OpenApiContract {
+        let paths = [
+            "/api/v1/users",
+            "/api/v1/users/me",
+            "/api/v1/users/me/products",
+            "/api/v1/users/{id}",
+            "/api/v1/orders/{id}/{action}",
+            "/api/v1/orders/{id}/accept",
+        ];
+        let paths: serde_json::Map<String, Value> =
+            paths.iter().map(|p| (p.to_string(), json!({}))).collect();
+        OpenApiContract::new(json!({ "paths": paths }))
+    }
+
+    #[test]
+    fn a_uri_falls_under_the_template_that_matches_it_segment_by_segment() {
+        let contract = contract();
+        for (uri, template) in [
+            ("/api/v1/users", "/api/v1/users"),
+            ("/api/v1/users?per_page=2&page=2", "/api/v1/users"),
+            ("/api/v1/users/u1", "/api/v1/users/{id}"),
+            ("/api/v1/users/me/products", "/api/v1/users/me/products"),
+            ("/api/v1/users/{id}", "/api/v1/users/{id}"),
+        ] {
+            assert_eq!(contract.template_of(uri), template, "{uri}");
+        }
+    }
+
+    #[test]
+    fn a_literal_segment_wins_over_a_parameter() {
+        let contract = contract();
+        assert_eq!(contract.template_of("/api/v1/users/me"), "/api/v1/users/me");
+        assert_eq!(
+            contract.template_of("/api/v1/orders/o1/accept"),
+            "/api/v1/orders/{id}/accept"
+        );
+        assert_eq!(
+            contract.template_of("/api/v1/orders/o1/cancel"),
+            "/api/v1/orders/{id}/{action}"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "is under no path")]
+    fn a_uri_under_no_documented_path_fails_the_test() {
+        contract().template_of("/api/v1/users/u1/orders");
+    }
 }

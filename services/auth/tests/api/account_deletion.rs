@@ -1,32 +1,21 @@
 use event_contracts::{Envelope, UserDeleted};
+use test_support::eventually;
 
-use crate::helpers::{eventually, spawn_app};
+use crate::helpers::{AuthSteps, spawn_app};
 
 #[tokio::test]
 async fn a_deleted_user_can_no_longer_log_in_or_refresh() {
     let app = spawn_app().await;
     let id = app
-        .register("ada@example.com", "correct horse battery")
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .registered("ada@example.com", "correct horse battery")
+        .await;
     let refresh = app
-        .login("ada@example.com", "correct horse battery")
-        .await
-        .body["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .refresh_token("ada@example.com", "correct horse battery")
+        .await;
 
     let deleted = Envelope::new(&UserDeleted { user_id: id }, "test");
     // Delivered twice, as an at-least-once bus may: the second changes nothing.
-    app.ctx
-        .bus()
-        .publish(&[deleted.clone(), deleted])
-        .await
-        .unwrap();
+    app.publish(&[deleted.clone(), deleted]).await;
 
     eventually("the credential to be revoked", || async {
         app.login("ada@example.com", "correct horse battery")

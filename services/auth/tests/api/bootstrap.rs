@@ -1,6 +1,6 @@
 use service_kit::Settings;
 
-use crate::helpers::{spawn_app_with, spawn_in};
+use crate::helpers::{AuthSteps, spawn_app_with, spawn_in};
 
 fn with_admin(password: &str) -> Settings {
     Settings::from_pairs([

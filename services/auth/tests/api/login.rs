@@ -1,15 +1,11 @@
-use crate::helpers::spawn_app;
+use crate::helpers::{AuthSteps, spawn_app};
 
 #[tokio::test]
 async fn logging_in_returns_an_access_token_for_the_account_and_a_refresh_token() {
     let app = spawn_app().await;
     let id = app
-        .register("ada@example.com", "correct horse battery")
-        .await
-        .body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .registered("ada@example.com", "correct horse battery")
+        .await;
     let response = app.login("ADA@example.com", "correct horse battery").await;
     assert_eq!(response.status, 200, "{:?}", response.body);
     assert_eq!(response.body["token_type"], "Bearer");

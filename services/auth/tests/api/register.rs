@@ -1,9 +1,8 @@
 use axum::http::Method;
-use doc_store::Query;
 use serde_json::json;
-use test_support::call;
+use test_support::{call, eventually};
 
-use crate::helpers::{eventually, spawn_app};
+use crate::helpers::{AuthSteps, spawn_app};
 
 #[tokio::test]
 async fn registering_creates_a_customer_account_and_announces_it() {
@@ -69,12 +68,7 @@ async fn invalid_fields_are_refused_with_the_field_named_and_nothing_stored() {
         assert_eq!(response.error_code(), "validation_failed");
         assert_eq!(response.body["details"]["field"], field, "{body}");
     }
-    let stored = app
-        .ctx
-        .store()
-        .find("credentials", &Query::all())
-        .await
-        .unwrap();
+    let stored = app.stored("credentials").await;
     assert_eq!(stored.total, 0);
 }
 

@@ -1,16 +1,13 @@
 use serde_json::json;
+use test_support::TestService;
 
-use crate::helpers::{TestApp, spawn_app};
+use crate::helpers::{AuthSteps, spawn_app, spawn_in};
 
-async fn logged_in(app: &TestApp) -> String {
+async fn logged_in(app: &TestService) -> String {
     app.register("ada@example.com", "correct horse battery")
         .await;
-    app.login("ada@example.com", "correct horse battery")
+    app.refresh_token("ada@example.com", "correct horse battery")
         .await
-        .body["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -53,12 +50,8 @@ async fn logging_out_revokes_the_refresh_token() {
     assert_eq!(app.refresh(&token).await.status, 401);
     // Other sessions of the same account are untouched.
     let other = app
-        .login("ada@example.com", "correct horse battery")
-        .await
-        .body["refresh_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+        .refresh_token("ada@example.com", "correct horse battery")
+        .await;
     assert_eq!(app.refresh(&other).await.status, 200);
 }
 
@@ -99,6 +92,6 @@ async fn tokens_stay_valid_across_a_restart_because_the_signing_key_is_kept() {
         .unwrap()
         .to_owned();
     // Same store, new process.
-    let restarted = crate::helpers::spawn_in(app.ctx.clone()).await;
+    let restarted = spawn_in(app.ctx.clone()).await;
     restarted.verify(&access).await;
 }

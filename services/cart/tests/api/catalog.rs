@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::{created, lines, money, removed, spawn_app, updated};
+use crate::helpers::{CartSteps, created, lines, money, removed, spawn_app, updated};
 
 #[tokio::test]
 async fn a_price_change_shows_in_the_cart() {
@@ -11,7 +11,7 @@ async fn a_price_change_shows_in_the_cart() {
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
 
-    app.deliver(&[updated("tea", "Sencha", money(300, "EUR"))])
+    app.deliver_events(&[updated("tea", "Sencha", money(300, "EUR"))])
         .await;
 
     let cart = app.cart(&token).await;
@@ -26,7 +26,7 @@ async fn an_older_snapshot_arriving_late_never_overwrites_a_newer_one() {
     app.listed("tea", "Green tea", 250).await;
     let older = updated("tea", "Green tea", money(300, "EUR"));
     let newer = updated("tea", "Green tea", money(400, "EUR"));
-    app.deliver(&[newer, older]).await;
+    app.deliver_events(&[newer, older]).await;
 
     let token = app.tokens.customer("u1");
     let cart = app.add(&token, "tea", 1).await;
@@ -38,40 +38,25 @@ async fn a_redelivered_product_event_changes_nothing_twice() {
     let app = spawn_app().await;
     let listed = app.listed("tea", "Green tea", 250).await;
     let repriced = updated("tea", "Green tea", money(300, "EUR"));
-    app.deliver(std::slice::from_ref(&repriced)).await;
-    let before = app
-        .ctx
-        .store()
-        .get("catalog", "tea")
-        .await
-        .unwrap()
-        .unwrap();
+    app.deliver_events(std::slice::from_ref(&repriced)).await;
+    let before = app.catalog_entry("tea").await;
 
     // Both delivered again, as an at-least-once bus may; a later event on each topic
     // tells when the redeliveries have been handled.
-    app.ctx.bus().publish(&[listed, repriced]).await.unwrap();
-    app.deliver(&[
+    app.publish(&[listed, repriced]).await;
+    app.deliver_events(&[
         created("cup", "Cup", money(1000, "EUR")),
         updated("cup", "Cup", money(1100, "EUR")),
     ])
     .await;
 
-    let after = app
-        .ctx
-        .store()
-        .get("catalog", "tea")
-        .await
-        .unwrap()
-        .unwrap();
+    let after = app.catalog_entry("tea").await;
     assert_eq!(after, before, "not even rewritten");
     let token = app.tokens.customer("u1");
     let cart = app.add(&token, "tea", 1).await;
     assert_eq!(cart.body["items"][0]["unit_price"]["amount_minor"], 300);
     for topic in ["product.created", "product.updated"] {
-        assert!(
-            app.ctx.bus().parked(topic).await.unwrap().is_empty(),
-            "{topic}"
-        );
+        assert!(app.parked(topic).await.is_empty(), "{topic}");
     }
 }
 
@@ -91,7 +76,7 @@ async fn a_removed_product_leaves_every_cart_that_held_it() {
     app.add(&cy, "cup", 3).await;
 
     let removal = removed("tea");
-    app.deliver(std::slice::from_ref(&removal)).await;
+    app.deliver_events(std::slice::from_ref(&removal)).await;
 
     assert_eq!(app.lines(&ada).await, lines(&[("cup", 1)]));
     assert_eq!(app.lines(&bob).await, lines(&[]));
@@ -105,17 +90,10 @@ async fn a_removed_product_leaves_every_cart_that_held_it() {
     assert_eq!(again.body["details"]["field"], "product_id");
 
     // Redelivered: nothing more happens, and nothing is parked.
-    app.ctx.bus().publish(&[removal]).await.unwrap();
-    app.deliver(&[removed("cup")]).await;
+    app.publish(&[removal]).await;
+    app.deliver_events(&[removed("cup")]).await;
     assert_eq!(app.lines(&ada).await, lines(&[]));
-    assert!(
-        app.ctx
-            .bus()
-            .parked("product.removed")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("product.removed").await.is_empty());
 }
 
 #[tokio::test]
@@ -125,8 +103,8 @@ async fn an_update_arriving_after_the_removal_does_not_bring_the_product_back() 
     // Taken before the removal, delivered after it (another topic, another pace).
     let late = updated("tea", "Green tea", money(300, "EUR"));
     tokio::time::sleep(Duration::from_millis(2)).await;
-    app.deliver(&[removed("tea")]).await;
-    app.deliver(&[late]).await;
+    app.deliver_events(&[removed("tea")]).await;
+    app.deliver_events(&[late]).await;
 
     let token = app.tokens.customer("u1");
     assert_eq!(app.add(&token, "tea", 1).await.status, 422);
@@ -141,7 +119,7 @@ async fn a_product_that_changes_currency_must_leave_the_cart_before_it_can_be_to
     app.add(&token, "tea", 1).await;
     app.add(&token, "cup", 1).await;
 
-    app.deliver(&[updated("cup", "Cup", money(1200, "USD"))])
+    app.deliver_events(&[updated("cup", "Cup", money(1200, "USD"))])
         .await;
 
     let cart = app.cart(&token).await;

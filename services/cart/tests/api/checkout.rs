@@ -4,7 +4,7 @@ use axum::http::Method;
 use serde_json::json;
 use test_support::call;
 
-use crate::helpers::{eventually, lines, money, spawn_app, updated};
+use crate::helpers::{CartSteps, lines, money, spawn_app, updated};
 
 #[tokio::test]
 async fn checking_out_answers_202_with_the_order_location_and_empties_the_cart() {
@@ -34,10 +34,7 @@ async fn checking_out_answers_202_with_the_order_location_and_empties_the_cart()
     assert_eq!(app.lines(&token).await, lines(&[]));
     assert_eq!(app.carts_indexed_under("tea").await, 0);
 
-    eventually("cart.checkout to be published", || async {
-        !app.checkouts().is_empty()
-    })
-    .await;
+    app.wait_for_events("cart.checkout", 1).await;
     // Give a duplicate time to show up, if there were one.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let published = app.checkouts();
@@ -68,14 +65,11 @@ async fn the_checkout_snapshot_carries_the_price_at_checkout_time() {
     app.listed("tea", "Green tea", 250).await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
-    app.deliver(&[updated("tea", "Sencha", money(275, "EUR"))])
+    app.deliver_events(&[updated("tea", "Sencha", money(275, "EUR"))])
         .await;
 
     assert_eq!(app.checkout(&token).await.status, 202);
-    eventually("cart.checkout to be published", || async {
-        !app.checkouts().is_empty()
-    })
-    .await;
+    app.wait_for_events("cart.checkout", 1).await;
     let event = &app.checkouts()[0];
     assert_eq!(event.data["items"][0]["name"], "Sencha");
     assert_eq!(event.data["items"][0]["unit_price"]["amount_minor"], 275);
@@ -119,10 +113,7 @@ async fn two_checkouts_of_one_cart_at_once_make_one_order() {
     statuses.sort_unstable();
     assert_eq!(statuses, [202, 409]);
 
-    eventually("cart.checkout to be published", || async {
-        !app.checkouts().is_empty()
-    })
-    .await;
+    app.wait_for_events("cart.checkout", 1).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(app.checkouts().len(), 1);
 }

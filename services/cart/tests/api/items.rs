@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{created, lines, money, spawn_app};
+use crate::helpers::{CartSteps, created, lines, money, spawn_app};
 
 #[tokio::test]
 async fn an_added_product_is_shown_with_its_current_name_price_and_totals() {
@@ -157,7 +157,7 @@ async fn an_unknown_product_is_refused_with_422_naming_product_id() {
 async fn a_product_in_another_currency_than_the_cart_is_refused_naming_product_id() {
     let app = spawn_app().await;
     app.listed("tea", "Green tea", 250).await;
-    app.deliver(&[created("mug", "Diner mug", money(900, "USD"))])
+    app.deliver_events(&[created("mug", "Diner mug", money(900, "USD"))])
         .await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 1).await;

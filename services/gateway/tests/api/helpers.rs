@@ -1,12 +1,9 @@
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
-use axum::{Router, extract::ConnectInfo};
-use http_body_util::BodyExt;
-use serde_json::Value;
+use axum::Router;
 use service_kit::{ServiceContext, ServiceDef, Settings};
-use test_support::{Call, TestResponse, TestTokens};
+use test_support::TestTokens;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 use wiremock::MockServer;
 
 /// The services the gateway fronts in the real system: those with a public API.
@@ -79,34 +76,5 @@ impl TestGateway {
     /// How many requests reached the services.
     pub async fn forwarded(&self) -> usize {
         self.upstream.received_requests().await.unwrap().len()
-    }
-}
-
-/// An address nothing listens on: bound, then released.
-pub fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    format!("http://127.0.0.1:{port}")
-}
-
-/// Sends as if over a connection from `client`, which `oneshot` alone cannot do.
-pub async fn send_from(router: &Router, client: &str, call: Call) -> TestResponse {
-    let mut request = call.request();
-    let addr: SocketAddr = format!("{client}:40000").parse().unwrap();
-    request.extensions_mut().insert(ConnectInfo(addr));
-    let response = router.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    TestResponse {
-        status,
-        headers,
-        body,
     }
 }

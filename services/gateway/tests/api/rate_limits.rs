@@ -3,7 +3,7 @@ use serde_json::json;
 use test_support::{TestResponse, call};
 use wiremock::{Mock, ResponseTemplate, matchers::any};
 
-use crate::helpers::{TestGateway, send_from, spawn_gateway, spawn_gateway_with};
+use crate::helpers::{TestGateway, spawn_gateway, spawn_gateway_with};
 
 async fn accept_everything(app: &TestGateway) {
     Mock::given(any())
@@ -14,22 +14,20 @@ async fn accept_everything(app: &TestGateway) {
 
 async fn login(app: &TestGateway, client: &str, email: &str) -> TestResponse {
     let body = json!({ "email": email, "password": "correct horse battery" });
-    send_from(
-        &app.router,
-        client,
-        call(Method::POST, "/api/v1/auth/login").json(body),
-    )
-    .await
+    call(Method::POST, "/api/v1/auth/login")
+        .json(body)
+        .connected_from(client)
+        .send(&app.router)
+        .await
 }
 
 async fn register(app: &TestGateway, client: &str, n: usize) -> TestResponse {
     let body = json!({ "email": format!("user{n}@example.com"), "password": "long enough pw" });
-    send_from(
-        &app.router,
-        client,
-        call(Method::POST, "/api/v1/auth/register").json(body),
-    )
-    .await
+    call(Method::POST, "/api/v1/auth/register")
+        .json(body)
+        .connected_from(client)
+        .send(&app.router)
+        .await
 }
 
 fn assert_rate_limited(response: &TestResponse) {

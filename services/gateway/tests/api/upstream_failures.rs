@@ -2,10 +2,10 @@ use std::time::Duration;
 
 use axum::http::Method;
 use service_kit::http::BODY_LIMIT;
-use test_support::call;
+use test_support::{call, closed_port_url};
 use wiremock::{Mock, ResponseTemplate, matchers::any};
 
-use crate::helpers::{closed_port_url, spawn_gateway, spawn_gateway_with};
+use crate::helpers::{spawn_gateway, spawn_gateway_with};
 
 #[tokio::test]
 async fn an_unknown_route_is_a_404_in_the_error_shape_and_reaches_no_service() {
@@ -74,9 +74,7 @@ async fn the_gateway_stays_ready_while_services_are_down() {
     let down = closed_port_url();
     let app = spawn_gateway_with(|s| {
         s.urls.insert("auth".into(), down.clone());
-        {
-            s.urls.insert("user".into(), down.clone());
-        };
+        s.urls.insert("user".into(), down.clone());
     })
     .await;
     for probe in ["/healthz", "/readyz"] {

@@ -1,7 +1,6 @@
-use std::{ops::Deref, time::Duration};
+use std::time::Duration;
 
 use axum::http::Method;
-use doc_store::Query;
 use event_contracts::{
     CancelReason, Envelope, Money, OrderCancelled, OrderCompleted, OrderReturnRequested,
     PaymentCompleted, PaymentFailed, PaymentRefunded, ShipmentAwaiting, ShipmentDelivered,
@@ -10,27 +9,17 @@ use event_contracts::{
 use notification_service::DeliveryPolicy;
 use serde_json::Value;
 use service_kit::Settings;
-pub use test_support::eventually;
-use test_support::{TestResponse, TestService};
+use test_support::{TestResponse, TestService, eventually};
 
 pub const LIST: &str = "/api/v1/notifications";
 
-pub struct TestApp(TestService);
-
-impl Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.0
-    }
-}
-
 /// The service without channels: notifications are only listed.
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> TestService {
     spawn_app_with(Settings::default(), DeliveryPolicy::default()).await
 }
 
 /// The service with its webhook channel posting to `url`.
-pub async fn spawn_app_with_webhook(url: &str, policy: DeliveryPolicy) -> TestApp {
+pub async fn spawn_app_with_webhook(url: &str, policy: DeliveryPolicy) -> TestService {
     let settings = Settings {
         notification_webhook_url: Some(url.to_owned()),
         ..Settings::default()
@@ -47,37 +36,35 @@ pub fn quick_policy(max_attempts: u32) -> DeliveryPolicy {
     }
 }
 
-async fn spawn_app_with(settings: Settings, policy: DeliveryPolicy) -> TestApp {
+async fn spawn_app_with(settings: Settings, policy: DeliveryPolicy) -> TestService {
     let settings = Settings {
         notification_max_attempts: policy.max_attempts,
         notification_initial_backoff_ms: policy.initial_backoff.as_millis() as u64,
         notification_max_backoff_ms: policy.max_backoff.as_millis() as u64,
         ..settings
     };
-    TestApp(TestService::spawn(&notification_service::SERVICE, settings, &[]).await)
+    TestService::spawn(&notification_service::SERVICE, settings, &[]).await
 }
 
-impl Drop for TestApp {
-    /// Stops the consumers and the dispatcher with the test.
-    fn drop(&mut self) {
-        self.ctx.shutdown.cancel();
-    }
-}
-
-impl TestApp {
-    /// Publishes as the producing services would.
-    pub async fn publish(&self, events: &[Envelope]) {
-        self.ctx.bus().publish(events).await.unwrap();
-    }
-
+/// What the notification tests do with the running service: a customer's listing, and
+/// the deliveries it stores for its channels.
+pub trait NotificationSteps {
     /// `GET uri` as the holder of `token`, checked against the OpenAPI document.
-    pub async fn list(&self, uri: &str, token: &str) -> TestResponse {
-        self.send_documented(Method::GET, uri, LIST, Some(token), None)
-            .await
+    async fn list(&self, uri: &str, token: &str) -> TestResponse;
+    /// Waits until `user_id` has `count` notifications, then returns them newest first.
+    async fn notifications_of(&self, user_id: &str, count: usize) -> Vec<Value>;
+    /// Every stored delivery, as stored.
+    async fn deliveries(&self) -> Vec<Value>;
+    /// Waits until every stored delivery (at least one) has `status`, and returns them.
+    async fn deliveries_once_all(&self, status: &str) -> Vec<Value>;
+}
+
+impl NotificationSteps for TestService {
+    async fn list(&self, uri: &str, token: &str) -> TestResponse {
+        self.send(Method::GET, uri, Some(token), None).await
     }
 
-    /// Waits until `user_id` has `count` notifications, then returns them newest first.
-    pub async fn notifications_of(&self, user_id: &str, count: usize) -> Vec<Value> {
+    async fn notifications_of(&self, user_id: &str, count: usize) -> Vec<Value> {
         let token = self.tokens.customer(user_id);
         let uri = format!("{LIST}?per_page=100");
         eventually(&format!("{count} notifications for {user_id}"), || async {
@@ -88,30 +75,18 @@ impl TestApp {
         page.body["items"].as_array().unwrap().clone()
     }
 
-    /// Every stored delivery, as stored.
-    pub async fn deliveries(&self) -> Vec<Value> {
-        let page = self
-            .ctx
-            .store()
-            .find("deliveries", &Query::all())
-            .await
-            .unwrap();
+    async fn deliveries(&self) -> Vec<Value> {
+        let page = self.stored("deliveries").await;
         page.items.into_iter().map(|d| d.body).collect()
     }
 
-    /// Waits until every stored delivery (at least one) has `status`, and returns them.
-    pub async fn deliveries_once_all(&self, status: &str) -> Vec<Value> {
+    async fn deliveries_once_all(&self, status: &str) -> Vec<Value> {
         eventually(&format!("every delivery to be {status}"), || async {
             let deliveries = self.deliveries().await;
             !deliveries.is_empty() && deliveries.iter().all(|d| d["status"] == status)
         })
         .await;
         self.deliveries().await
-    }
-
-    /// Events whose handling failed for good; none are expected.
-    pub async fn parked(&self, topic: &str) -> usize {
-        self.ctx.bus().parked(topic).await.unwrap().len()
     }
 }
 

@@ -1,7 +1,6 @@
 use std::time::Duration;
 
 use axum::http::Method;
-use doc_store::Query;
 use event_contracts::CancelReason;
 use serde_json::Value;
 use test_support::call;
@@ -104,14 +103,9 @@ async fn a_redelivered_event_makes_one_notification() {
     app.publish(&[event]).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let stored = app
-        .ctx
-        .store()
-        .find("notifications", &Query::all())
-        .await
-        .unwrap();
+    let stored = app.stored("notifications").await;
     assert_eq!(stored.total, 1);
-    assert_eq!(app.parked("payment.completed").await, 0);
+    assert_eq!(app.parked("payment.completed").await.len(), 0);
 }
 
 #[tokio::test]

@@ -1,21 +1,9 @@
-use std::ops::Deref;
-
 use axum::http::Method;
 use event_contracts::{CartCheckedOut, Envelope, Event, LineItem, Money};
 use service_kit::Settings;
-pub use test_support::eventually;
-use test_support::{TestResponse, TestService};
+use test_support::{TestResponse, TestService, eventually};
 
-pub struct TestApp(TestService);
-
-impl Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.0
-    }
-}
-
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> TestService {
     // Events that overtook their cause are retried quickly in tests.
     let settings = Settings::from_pairs([("bus_initial_backoff_ms", "10")]).unwrap();
     let observe = [
@@ -25,32 +13,25 @@ pub async fn spawn_app() -> TestApp {
         "order.return_requested",
         "product.decrement",
     ];
-    TestApp(TestService::spawn(&order_service::SERVICE, settings, &observe).await)
+    TestService::spawn(&order_service::SERVICE, settings, &observe).await
 }
 
-fn template(uri: &str) -> String {
-    let path = uri.split('?').next().unwrap();
-    let parts: Vec<&str> = path
-        .trim_start_matches("/api/v1/orders")
-        .split('/')
-        .collect();
-    match parts.as_slice() {
-        [""] => "/api/v1/orders".into(),
-        ["", _] => "/api/v1/orders/{id}".into(),
-        ["", _, action] => format!("/api/v1/orders/{{id}}/{action}"),
-        _ => panic!("unexpected uri {uri}"),
-    }
-}
-
-impl TestApp {
-    pub async fn send(&self, method: Method, uri: &str, token: &str) -> TestResponse {
-        self.send_documented(method, uri, &template(uri), Some(token), None)
-            .await
-    }
-
+/// What the order tests do with the running service: the events other services would
+/// announce, and a customer's or an admin's requests.
+pub trait OrderSteps {
     /// A checkout by `user` for one line, as the cart would announce it; waits for the
     /// order to be placed.
-    pub async fn checkout(&self, user: &str, order_id: &str) -> Envelope {
+    async fn checkout(&self, user: &str, order_id: &str) -> Envelope;
+    /// Publishes `event` as the service that owns it would.
+    async fn announce<E: Event>(&self, event: &E);
+    async fn get(&self, uri: &str, token: &str) -> TestResponse;
+    async fn post(&self, uri: &str, token: &str) -> TestResponse;
+    async fn status(&self, user: &str, order_id: &str) -> String;
+    async fn wait_for_status(&self, user: &str, order_id: &str, status: &str);
+}
+
+impl OrderSteps for TestService {
+    async fn checkout(&self, user: &str, order_id: &str) -> Envelope {
         let event = Envelope::new(
             &CartCheckedOut {
                 checkout_id: format!("checkout-{order_id}"),
@@ -66,32 +47,31 @@ impl TestApp {
             },
             "test",
         );
-        self.ctx
-            .bus()
-            .publish(std::slice::from_ref(&event))
-            .await
-            .unwrap();
+        self.publish(std::slice::from_ref(&event)).await;
         let token = self.tokens.customer(user);
         let uri = format!("/api/v1/orders/{order_id}");
         eventually("the order to be placed", || async {
-            self.send(Method::GET, &uri, &token).await.status == 200
+            self.get(&uri, &token).await.status == 200
         })
         .await;
         event
     }
 
-    pub async fn publish<E: Event>(&self, event: &E) {
-        self.ctx
-            .bus()
-            .publish(&[Envelope::new(event, "test")])
-            .await
-            .unwrap();
+    async fn announce<E: Event>(&self, event: &E) {
+        self.publish(&[Envelope::new(event, "test")]).await;
     }
 
-    pub async fn status(&self, user: &str, order_id: &str) -> String {
+    async fn get(&self, uri: &str, token: &str) -> TestResponse {
+        self.send(Method::GET, uri, Some(token), None).await
+    }
+
+    async fn post(&self, uri: &str, token: &str) -> TestResponse {
+        self.send(Method::POST, uri, Some(token), None).await
+    }
+
+    async fn status(&self, user: &str, order_id: &str) -> String {
         let order = self
-            .send(
-                Method::GET,
+            .get(
                 &format!("/api/v1/orders/{order_id}"),
                 &self.tokens.customer(user),
             )
@@ -99,7 +79,7 @@ impl TestApp {
         order.body["status"].as_str().unwrap_or_default().to_owned()
     }
 
-    pub async fn wait_for_status(&self, user: &str, order_id: &str, status: &str) {
+    async fn wait_for_status(&self, user: &str, order_id: &str, status: &str) {
         eventually(&format!("order {order_id} to be {status}"), || async {
             self.status(user, order_id).await == status
         })

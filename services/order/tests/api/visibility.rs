@@ -1,6 +1,6 @@
 use axum::http::Method;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{OrderSteps, spawn_app};
 
 #[tokio::test]
 async fn customers_see_only_their_orders_and_admins_see_all() {
@@ -9,12 +9,10 @@ async fn customers_see_only_their_orders_and_admins_see_all() {
     app.checkout("bob", "o2").await;
     let bob = app.tokens.customer("bob");
 
-    let not_yours = app.send(Method::GET, "/api/v1/orders/o1", &bob).await;
+    let not_yours = app.get("/api/v1/orders/o1", &bob).await;
     assert_eq!(not_yours.status, 404);
     for action in ["cancel", "accept", "return"] {
-        let response = app
-            .send(Method::POST, &format!("/api/v1/orders/o1/{action}"), &bob)
-            .await;
+        let response = app.post(&format!("/api/v1/orders/o1/{action}"), &bob).await;
         assert_eq!(response.status, 404, "{action}");
     }
     assert_eq!(
@@ -23,27 +21,21 @@ async fn customers_see_only_their_orders_and_admins_see_all() {
         "bob changed nothing"
     );
 
-    let bobs = app.send(Method::GET, "/api/v1/orders", &bob).await;
+    let bobs = app.get("/api/v1/orders", &bob).await;
     assert_eq!(bobs.body["total"], 1);
     assert_eq!(bobs.body["items"][0]["id"], "o2");
 
     let admin = app.tokens.admin("root");
-    let all = app.send(Method::GET, "/api/v1/orders", &admin).await;
+    let all = app.get("/api/v1/orders", &admin).await;
     assert_eq!(all.body["total"], 2);
     assert_eq!(all.body["items"][0]["id"], "o2", "newest first");
-    let one = app.send(Method::GET, "/api/v1/orders/o1", &admin).await;
+    let one = app.get("/api/v1/orders/o1", &admin).await;
     assert_eq!(one.status, 200);
-    let pending = app
-        .send(Method::GET, "/api/v1/orders?status=pending", &admin)
-        .await;
+    let pending = app.get("/api/v1/orders?status=pending", &admin).await;
     assert_eq!(pending.body["total"], 2);
-    let none = app
-        .send(Method::GET, "/api/v1/orders?status=completed", &admin)
-        .await;
+    let none = app.get("/api/v1/orders?status=completed", &admin).await;
     assert_eq!(none.body["total"], 0);
-    let bad = app
-        .send(Method::GET, "/api/v1/orders?status=lost", &admin)
-        .await;
+    let bad = app.get("/api/v1/orders?status=lost", &admin).await;
     assert_eq!(bad.status, 400);
 }
 

@@ -1,24 +1,10 @@
-use doc_store::Query;
-use event_contracts::{
-    CancelReason, Envelope, OrderCancelled, PaymentRefunded, ShipmentReturned, StockLine,
+use event_contracts::{CancelReason, Envelope, PaymentRefunded, ShipmentReturned};
+use test_support::eventually;
+
+use crate::helpers::{
+    APPROVED_CARD, DECLINED_CARD, PaymentSteps, order_cancelled, order_created, spawn_app,
+    stock_reserved,
 };
-
-use crate::helpers::{order_created, spawn_app, stock_reserved};
-
-fn order_cancelled(order_id: &str, user_id: &str, reason: CancelReason) -> Envelope {
-    Envelope::new(
-        &OrderCancelled {
-            order_id: order_id.into(),
-            user_id: user_id.into(),
-            reason,
-            items: vec![StockLine {
-                product_id: "p1".into(),
-                quantity: 1,
-            }],
-        },
-        format!("flow-{order_id}"),
-    )
-}
 
 fn shipment_returned(order_id: &str, user_id: &str) -> Envelope {
     Envelope::new(
@@ -49,21 +35,9 @@ async fn a_new_order_gets_one_pending_unpayable_payment_for_its_total_even_if_an
     assert_eq!(payment["history"][0]["status"], "pending");
 
     app.settle().await;
-    let stored = app
-        .ctx
-        .store()
-        .find("payments", &Query::all())
-        .await
-        .unwrap();
+    let stored = app.stored("payments").await;
     assert_eq!(stored.total, 1);
-    assert!(
-        app.ctx
-            .bus()
-            .parked("order.created")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("order.created").await.is_empty());
 }
 
 #[tokio::test]
@@ -82,23 +56,13 @@ async fn stock_reserved_before_the_order_is_known_is_retried_until_the_payment_e
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     app.publish(&[order_created("o1", "u1", 1999)]).await;
 
-    let id = app.payment_of("o1").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.payment_id_of("o1").await;
     app.until_status(&id, "pending").await;
-    crate::helpers::eventually("the payment to become payable", || async {
+    eventually("the payment to become payable", || async {
         app.payment(&id).await["payable"] == true
     })
     .await;
-    assert!(
-        app.ctx
-            .bus()
-            .parked("stock.reserved")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("stock.reserved").await.is_empty());
 }
 
 #[tokio::test]
@@ -116,11 +80,7 @@ async fn a_cancelled_order_voids_its_pending_payment_without_moving_money() {
     );
     // A voided payment can no longer be paid.
     let pay = app
-        .pay(
-            &id,
-            &app.tokens.customer("u1"),
-            crate::helpers::APPROVED_CARD,
-        )
+        .pay(&id, &app.tokens.customer("u1"), APPROVED_CARD)
         .await;
     assert_eq!(pay.status, 409);
     app.settle().await;
@@ -137,10 +97,7 @@ async fn a_cancellation_that_overtakes_the_order_still_voids_the_payment() {
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     app.publish(&[order_created("o1", "u1", 1999)]).await;
-    let id = app.payment_of("o1").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.payment_id_of("o1").await;
     app.until_status(&id, "voided").await;
 }
 
@@ -176,11 +133,7 @@ async fn a_cancellation_after_a_failed_payment_changes_nothing() {
     let app = spawn_app().await;
     let id = app.payable("o1", "u1").await;
     let failed = app
-        .pay(
-            &id,
-            &app.tokens.customer("u1"),
-            crate::helpers::DECLINED_CARD,
-        )
+        .pay(&id, &app.tokens.customer("u1"), DECLINED_CARD)
         .await;
     assert_eq!(failed.body["status"], "failed");
     app.publish(&[order_cancelled("o1", "u1", CancelReason::PaymentFailed)])
@@ -188,14 +141,7 @@ async fn a_cancellation_after_a_failed_payment_changes_nothing() {
     app.settle().await;
     assert_eq!(app.payment(&id).await["status"], "failed");
     assert!(app.published("payment.refunded").is_empty());
-    assert!(
-        app.ctx
-            .bus()
-            .parked("order.cancelled")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("order.cancelled").await.is_empty());
 }
 
 #[tokio::test]
@@ -224,12 +170,5 @@ async fn a_returned_shipment_of_a_payment_an_admin_already_refunded_refunds_noth
     app.publish(&[shipment_returned("o1", "u1")]).await;
     app.settle().await;
     assert_eq!(app.wait_for_events("payment.refunded", 1).await.len(), 1);
-    assert!(
-        app.ctx
-            .bus()
-            .parked("shipment.returned")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("shipment.returned").await.is_empty());
 }

@@ -1,48 +1,33 @@
-use std::ops::Deref;
-
 use axum::http::Method;
-use event_contracts::{Envelope, LineItem, Money, OrderCreated, StockLine, StockReserved};
+use event_contracts::{
+    CancelReason, Envelope, LineItem, Money, OrderCancelled, OrderCreated, StockLine, StockReserved,
+};
 use serde_json::{Value, json};
 use service_kit::Settings;
-pub use test_support::eventually;
-use test_support::{TestResponse, TestService};
+use test_support::{TestResponse, TestService, eventually};
+use wiremock::ResponseTemplate;
 
 pub const APPROVED_CARD: &str = "4242424242424242";
 pub const DECLINED_CARD: &str = "4000000000000002";
 pub const PAYMENT_EVENTS: &[&str] = &["payment.completed", "payment.failed", "payment.refunded"];
 
 /// The payment service; `published` records every event it publishes, in order.
-pub struct TestApp(TestService);
-
-impl Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.0
-    }
-}
-
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> TestService {
     spawn_app_with(Settings::default()).await
 }
 
-pub async fn spawn_app_with(settings: Settings) -> TestApp {
-    TestApp(TestService::spawn(&payment_service::SERVICE, settings, PAYMENT_EVENTS).await)
+pub async fn spawn_app_with(settings: Settings) -> TestService {
+    TestService::spawn(&payment_service::SERVICE, settings, PAYMENT_EVENTS).await
 }
 
-/// The path template an URI of this service is documented under.
-fn template(uri: &str) -> &'static str {
-    let path = uri.split('?').next().unwrap_or(uri);
-    let segments: Vec<&str> = path
-        .trim_start_matches("/api/v1/payments")
-        .split('/')
-        .collect();
-    match segments.as_slice() {
-        [""] => "/api/v1/payments",
-        ["", _] => "/api/v1/payments/{id}",
-        ["", _, "pay"] => "/api/v1/payments/{id}/pay",
-        ["", _, "refund"] => "/api/v1/payments/{id}/refund",
-        _ => panic!("no template for {uri}"),
-    }
+/// What an HTTP payment provider answers to a charge it approved.
+pub fn approved(reference: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "approved", "reference": reference}))
+}
+
+/// What an HTTP payment provider answers to a refund it made.
+pub fn refunded(reference: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "refunded", "reference": reference}))
 }
 
 pub fn order_created(order_id: &str, user_id: &str, amount_minor: i64) -> Envelope {
@@ -55,7 +40,7 @@ pub fn order_created(order_id: &str, user_id: &str, amount_minor: i64) -> Envelo
             items: vec![LineItem {
                 product_id: "p1".into(),
                 name: "Teapot".into(),
-                unit_price: unit_price.clone(),
+                unit_price,
                 quantity: 1,
             }],
             total: unit_price,
@@ -77,49 +62,71 @@ pub fn stock_reserved(order_id: &str) -> Envelope {
     )
 }
 
-impl TestApp {
-    pub async fn publish(&self, events: &[Envelope]) {
-        self.ctx.bus().publish(events).await.unwrap();
+pub fn order_cancelled(order_id: &str, user_id: &str, reason: CancelReason) -> Envelope {
+    Envelope::new(
+        &OrderCancelled {
+            order_id: order_id.into(),
+            user_id: user_id.into(),
+            reason,
+            items: vec![StockLine {
+                product_id: "p1".into(),
+                quantity: 1,
+            }],
+        },
+        format!("flow-{order_id}"),
+    )
+}
+
+/// What the payment tests do with the running service: a customer's or an admin's
+/// requests, and orders brought to the state a test starts from.
+pub trait PaymentSteps {
+    async fn get(&self, uri: &str, token: &str) -> TestResponse;
+    async fn pay(&self, payment_id: &str, token: &str, card: &str) -> TestResponse;
+    async fn refund(&self, payment_id: &str, token: &str) -> TestResponse;
+    /// The payment of an order as an admin sees it, once it exists.
+    async fn payment_of(&self, order_id: &str) -> Value;
+    /// The id of the order's payment, once it exists.
+    async fn payment_id_of(&self, order_id: &str) -> String;
+    /// The payment with this id, re-read as an admin.
+    async fn payment(&self, payment_id: &str) -> Value;
+    /// Waits until the payment reaches `status`.
+    async fn until_status(&self, payment_id: &str, status: &str) -> Value;
+    /// An order whose payment exists but whose stock is not reserved yet; its payment id.
+    async fn ordered(&self, order_id: &str, user_id: &str) -> String;
+    /// An order whose stock is reserved, so its payment can be paid; its payment id.
+    async fn payable(&self, order_id: &str, user_id: &str) -> String;
+    /// A payment the customer has paid with the approved card; its id.
+    async fn paid(&self, order_id: &str, user_id: &str) -> String;
+    /// Gives the relay and the consumers time to do anything more they were going to.
+    async fn settle(&self);
+}
+
+impl PaymentSteps for TestService {
+    async fn get(&self, uri: &str, token: &str) -> TestResponse {
+        self.send(Method::GET, uri, Some(token), None).await
     }
 
-    /// Sends and checks the answer against the OpenAPI document.
-    pub async fn send(
-        &self,
-        method: Method,
-        uri: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> TestResponse {
-        self.send_documented(method, uri, template(uri), Some(token), body)
-            .await
-    }
-
-    pub async fn get(&self, uri: &str, token: &str) -> TestResponse {
-        self.send(Method::GET, uri, token, None).await
-    }
-
-    pub async fn pay(&self, payment_id: &str, token: &str, card: &str) -> TestResponse {
+    async fn pay(&self, payment_id: &str, token: &str, card: &str) -> TestResponse {
         self.send(
             Method::POST,
             &format!("/api/v1/payments/{payment_id}/pay"),
-            token,
+            Some(token),
             Some(json!({ "card_number": card })),
         )
         .await
     }
 
-    pub async fn refund(&self, payment_id: &str, token: &str) -> TestResponse {
+    async fn refund(&self, payment_id: &str, token: &str) -> TestResponse {
         self.send(
             Method::POST,
             &format!("/api/v1/payments/{payment_id}/refund"),
-            token,
+            Some(token),
             None,
         )
         .await
     }
 
-    /// The payment of an order as an admin sees it, once it exists.
-    pub async fn payment_of(&self, order_id: &str) -> Value {
+    async fn payment_of(&self, order_id: &str) -> Value {
         let admin = self.tokens.admin("root");
         let uri = format!("/api/v1/payments?order_id={order_id}");
         eventually(&format!("the payment of {order_id}"), || async {
@@ -135,8 +142,12 @@ impl TestApp {
         page.body["items"][0].clone()
     }
 
-    /// The payment with this id, re-read as an admin.
-    pub async fn payment(&self, payment_id: &str) -> Value {
+    async fn payment_id_of(&self, order_id: &str) -> String {
+        let payment = self.payment_of(order_id).await;
+        payment["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn payment(&self, payment_id: &str) -> Value {
         let response = self
             .get(
                 &format!("/api/v1/payments/{payment_id}"),
@@ -147,8 +158,7 @@ impl TestApp {
         response.body
     }
 
-    /// Waits until the payment reaches `status`.
-    pub async fn until_status(&self, payment_id: &str, status: &str) -> Value {
+    async fn until_status(&self, payment_id: &str, status: &str) -> Value {
         eventually(&format!("payment {payment_id} to be {status}"), || async {
             self.payment(payment_id).await["status"] == status
         })
@@ -156,18 +166,13 @@ impl TestApp {
         self.payment(payment_id).await
     }
 
-    /// An order whose payment exists but whose stock is not reserved yet; its payment id.
-    pub async fn ordered(&self, order_id: &str, user_id: &str) -> String {
+    async fn ordered(&self, order_id: &str, user_id: &str) -> String {
         self.publish(&[order_created(order_id, user_id, 1999)])
             .await;
-        self.payment_of(order_id).await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.payment_id_of(order_id).await
     }
 
-    /// An order whose stock is reserved, so its payment can be paid; its payment id.
-    pub async fn payable(&self, order_id: &str, user_id: &str) -> String {
+    async fn payable(&self, order_id: &str, user_id: &str) -> String {
         let id = self.ordered(order_id, user_id).await;
         self.publish(&[stock_reserved(order_id)]).await;
         eventually("the payment to become payable", || async {
@@ -177,8 +182,7 @@ impl TestApp {
         id
     }
 
-    /// A payment the customer has paid with the approved card; its id.
-    pub async fn paid(&self, order_id: &str, user_id: &str) -> String {
+    async fn paid(&self, order_id: &str, user_id: &str) -> String {
         let id = self.payable(order_id, user_id).await;
         let paid = self
             .pay(&id, &self.tokens.customer(user_id), APPROVED_CARD)
@@ -187,17 +191,7 @@ impl TestApp {
         id
     }
 
-    /// Waits for `count` events of a type, and returns them.
-    pub async fn wait_for_events(&self, event_type: &str, count: usize) -> Vec<Envelope> {
-        eventually(&format!("{count} {event_type} event(s)"), || async {
-            self.published(event_type).len() >= count
-        })
-        .await;
-        self.published(event_type)
-    }
-
-    /// Gives the relay and the consumers time to do anything more they were going to.
-    pub async fn settle(&self) {
+    async fn settle(&self) {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
 }

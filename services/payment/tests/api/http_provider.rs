@@ -10,10 +10,13 @@ use payment_service::{
     },
 };
 use serde_json::json;
+use test_support::closed_port_url;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{body_json, header, method, path},
 };
+
+use crate::helpers::{approved, refunded};
 
 const TIMEOUT: Duration = Duration::from_millis(200);
 
@@ -60,10 +63,7 @@ async fn an_approved_charge_sends_the_amount_card_and_idempotency_key_and_return
             "currency": "EUR",
             "card_number": "4242424242424242",
         })))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "approved", "reference": "ch_123"})),
-        )
+        .respond_with(approved("ch_123"))
         .expect(1)
         .mount(&server)
         .await;
@@ -128,13 +128,7 @@ async fn an_answer_slower_than_the_timeout_is_a_timeout() {
 
 #[tokio::test]
 async fn an_unreachable_provider_is_unavailable() {
-    // Bound and dropped: nothing listens there any more.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let provider = HttpProvider::new(&format!("http://127.0.0.1:{port}"), TIMEOUT).unwrap();
+    let provider = HttpProvider::new(&closed_port_url(), TIMEOUT).unwrap();
     let outcome = provider.charge(charge("4242424242424242")).await;
     assert!(
         matches!(outcome, Err(ProviderError::Unavailable(_))),
@@ -169,10 +163,7 @@ async fn a_refund_sends_the_charge_reference_and_returns_the_refund_reference() 
             "amount_minor": 1999,
             "currency": "EUR",
         })))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "refunded", "reference": "re_1"})),
-        )
+        .respond_with(refunded("re_1"))
         .expect(1)
         .mount(&server)
         .await;

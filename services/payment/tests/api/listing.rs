@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{PaymentSteps, spawn_app};
 
 fn order_ids(page: &Value) -> Vec<&str> {
     page["items"]

@@ -1,9 +1,8 @@
 use axum::http::Method;
-use doc_store::Query;
 use event_contracts::{PaymentCompleted, PaymentFailed};
 use serde_json::json;
 
-use crate::helpers::{APPROVED_CARD, DECLINED_CARD, spawn_app};
+use crate::helpers::{APPROVED_CARD, DECLINED_CARD, PaymentSteps, spawn_app};
 
 #[tokio::test]
 async fn paying_before_the_stock_is_reserved_is_refused_with_409() {
@@ -30,7 +29,7 @@ async fn an_approved_card_completes_the_payment_and_announces_it() {
         .send(
             Method::POST,
             &format!("/api/v1/payments/{id}/pay"),
-            &app.tokens.customer("u1"),
+            Some(&app.tokens.customer("u1")),
             Some(json!({ "card_number": APPROVED_CARD })),
         )
         .await;
@@ -184,7 +183,7 @@ async fn a_card_number_that_is_not_13_to_19_digits_is_refused_naming_card_number
             .send(
                 Method::POST,
                 &format!("/api/v1/payments/{id}/pay"),
-                &token,
+                Some(&token),
                 Some(body.clone()),
             )
             .await;
@@ -201,13 +200,8 @@ async fn the_full_card_number_is_never_stored() {
         .await;
     app.wait_for_events("payment.completed", 1).await;
 
-    let payments = app
-        .ctx
-        .store()
-        .find("payments", &Query::all())
-        .await
-        .unwrap();
-    let outbox = app.ctx.store().find("outbox", &Query::all()).await.unwrap();
+    let payments = app.stored("payments").await;
+    let outbox = app.stored("outbox").await;
     for doc in payments.items.iter().chain(&outbox.items) {
         let text = doc.body.to_string();
         assert!(!text.contains(APPROVED_CARD), "{text}");

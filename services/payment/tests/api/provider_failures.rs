@@ -3,17 +3,20 @@
 
 use std::time::Duration;
 
-use event_contracts::{CancelReason, Envelope, OrderCancelled, StockLine};
+use event_contracts::CancelReason;
 use serde_json::json;
 use service_kit::Settings;
+use test_support::{TestService, eventually};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{body_partial_json, method, path},
 };
 
-use crate::helpers::{APPROVED_CARD, TestApp, eventually, spawn_app_with};
+use crate::helpers::{
+    APPROVED_CARD, PaymentSteps, approved, order_cancelled, refunded, spawn_app_with,
+};
 
-async fn app_with_provider(server: &MockServer, timeout_ms: &str) -> TestApp {
+async fn app_with_provider(server: &MockServer, timeout_ms: &str) -> TestService {
     let settings = Settings::from_pairs([
         ("payment_provider", "http"),
         ("payment_provider_url", server.uri().as_str()),
@@ -21,10 +24,6 @@ async fn app_with_provider(server: &MockServer, timeout_ms: &str) -> TestApp {
     ])
     .unwrap();
     spawn_app_with(settings).await
-}
-
-fn approved(reference: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"status": "approved", "reference": reference}))
 }
 
 #[tokio::test]
@@ -118,10 +117,7 @@ async fn a_cancellation_during_a_charge_waits_for_it_and_then_refunds_it() {
         .await;
     Mock::given(method("POST"))
         .and(path("/refunds"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"status": "refunded", "reference": "re_1"})),
-        )
+        .respond_with(refunded("re_1"))
         .expect(1)
         .mount(&server)
         .await;
@@ -129,18 +125,7 @@ async fn a_cancellation_during_a_charge_waits_for_it_and_then_refunds_it() {
     let id = app.payable("o1", "u1").await;
     let token = app.tokens.customer("u1");
 
-    let cancel = Envelope::new(
-        &OrderCancelled {
-            order_id: "o1".into(),
-            user_id: "u1".into(),
-            reason: CancelReason::CustomerRequest,
-            items: vec![StockLine {
-                product_id: "p1".into(),
-                quantity: 1,
-            }],
-        },
-        "flow-o1",
-    );
+    let cancel = order_cancelled("o1", "u1", CancelReason::CustomerRequest);
     let (paid, ()) = tokio::join!(app.pay(&id, &token, APPROVED_CARD), async {
         // While the provider is still charging.
         eventually("the provider to be asked for the charge", || async {

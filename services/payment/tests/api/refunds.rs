@@ -1,6 +1,6 @@
 use event_contracts::PaymentRefunded;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{PaymentSteps, spawn_app};
 
 #[tokio::test]
 async fn a_customer_cannot_refund_even_their_own_payment() {

@@ -1,7 +1,9 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::helpers::{eventually, spawn_app};
+use test_support::eventually;
+
+use crate::helpers::{ProductSteps, spawn_app};
 
 #[tokio::test]
 async fn a_customer_puts_a_product_on_sale_and_owns_it() {
@@ -27,11 +29,7 @@ async fn a_customer_puts_a_product_on_sale_and_owns_it() {
     assert_eq!(created.body["owner_id"], "seller");
     assert_eq!(created.body["name"], "Blue mug");
     assert_eq!(created.body["stock"], 5);
-    eventually("product.created", || async {
-        !app.published("product.created").is_empty()
-    })
-    .await;
-    let event = &app.published("product.created")[0];
+    let event = &app.wait_for_events("product.created", 1).await[0];
     assert_eq!(event.key, id);
     assert_eq!(event.data["price"]["amount_minor"], 1999);
 }

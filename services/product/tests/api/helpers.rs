@@ -1,22 +1,10 @@
-use std::ops::Deref;
-
 use axum::http::Method;
 use event_contracts::{Envelope, LineItem, Money, OrderCreated};
-use serde_json::{Value, json};
+use serde_json::json;
 use service_kit::Settings;
-pub use test_support::eventually;
-use test_support::{TestResponse, TestService};
+use test_support::TestService;
 
-pub struct TestApp(TestService);
-
-impl Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.0
-    }
-}
-
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app() -> TestService {
     let observe = [
         "product.created",
         "product.updated",
@@ -24,32 +12,20 @@ pub async fn spawn_app() -> TestApp {
         "stock.reserved",
         "stock.rejected",
     ];
-    TestApp(TestService::spawn(&product_service::SERVICE, Settings::default(), &observe).await)
+    TestService::spawn(&product_service::SERVICE, Settings::default(), &observe).await
 }
 
-fn template(uri: &str) -> &'static str {
-    let path = uri.split('?').next().unwrap();
-    if path == "/api/v1/products" {
-        "/api/v1/products"
-    } else {
-        "/api/v1/products/{id}"
-    }
-}
-
-impl TestApp {
-    pub async fn send(
-        &self,
-        method: Method,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> TestResponse {
-        self.send_documented(method, uri, template(uri), token, body)
-            .await
-    }
-
+/// What the product tests do with the running service.
+pub trait ProductSteps {
     /// Creates a product as `owner` and returns its id.
-    pub async fn product(&self, owner: &str, name: &str, stock: u32) -> String {
+    async fn product(&self, owner: &str, name: &str, stock: u32) -> String;
+    async fn stock_of(&self, id: &str) -> u64;
+    /// The product's stored shelf: (available, reserved).
+    async fn shelf(&self, id: &str) -> (u64, u64);
+}
+
+impl ProductSteps for TestService {
+    async fn product(&self, owner: &str, name: &str, stock: u32) -> String {
         let created = self
             .send(
                 Method::POST,
@@ -67,15 +43,14 @@ impl TestApp {
         created.body["id"].as_str().unwrap().to_owned()
     }
 
-    pub async fn stock_of(&self, id: &str) -> u64 {
+    async fn stock_of(&self, id: &str) -> u64 {
         let product = self
             .send(Method::GET, &format!("/api/v1/products/{id}"), None, None)
             .await;
         product.body["stock"].as_u64().unwrap()
     }
 
-    /// The product's stored shelf: (available, reserved).
-    pub async fn shelf(&self, id: &str) -> (u64, u64) {
+    async fn shelf(&self, id: &str) -> (u64, u64) {
         let doc = self.ctx.store().get("products", id).await.unwrap().unwrap();
         (
             doc.body["available"].as_u64().unwrap(),

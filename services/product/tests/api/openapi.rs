@@ -1,16 +1,11 @@
-use std::path::Path;
-
-use axum::http::Method;
-use test_support::{assert_matches_committed, call};
+use product_service::SERVICE;
+use test_support::{assert_matches_committed, committed_contract};
 
 use crate::helpers::spawn_app;
 
 #[tokio::test]
 async fn the_served_openapi_document_matches_the_committed_contract() {
-    let app = spawn_app().await;
-    let served = call(Method::GET, "/openapi.json").send(&app.router).await;
+    let served = spawn_app().await.served_openapi().await;
     assert_eq!(served.status, 200);
-    let committed =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../contracts/api/product.v1.json");
-    assert_matches_committed(&served.body, &committed);
+    assert_matches_committed(&served.body, &committed_contract(&SERVICE));
 }

@@ -3,21 +3,16 @@ use event_contracts::{
     UserDeleted,
 };
 
-use crate::helpers::{eventually, order, spawn_app};
+use test_support::eventually;
+
+use crate::helpers::{ProductSteps, order, spawn_app};
 
 #[tokio::test]
 async fn an_order_that_fits_reserves_its_stock() {
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
-    app.ctx
-        .bus()
-        .publish(&[order("o1", &[(&mug, 3)])])
-        .await
-        .unwrap();
-    eventually("stock.reserved", || async {
-        !app.published("stock.reserved").is_empty()
-    })
-    .await;
+    app.publish(&[order("o1", &[(&mug, 3)])]).await;
+    app.wait_for_events("stock.reserved", 1).await;
     assert_eq!(app.shelf(&mug).await, (2, 3));
     assert_eq!(
         app.stock_of(&mug).await,
@@ -37,16 +32,9 @@ async fn an_order_that_does_not_fit_is_rejected_whole_and_changes_nothing() {
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
     let pot = app.product("seller", "Pot", 1).await;
-    app.ctx
-        .bus()
-        .publish(&[order("o1", &[(&mug, 2), (&pot, 2), ("gone", 1)])])
-        .await
-        .unwrap();
-    eventually("stock.rejected", || async {
-        !app.published("stock.rejected").is_empty()
-    })
-    .await;
-    let rejected = &app.published("stock.rejected")[0];
+    app.publish(&[order("o1", &[(&mug, 2), (&pot, 2), ("gone", 1)])])
+        .await;
+    let rejected = &app.wait_for_events("stock.rejected", 1).await[0];
     let short: Vec<_> = rejected.data["shortages"]
         .as_array()
         .unwrap()
@@ -82,11 +70,8 @@ fn cancelled(order_id: &str, product: &str, quantity: u32) -> Envelope {
 async fn cancelling_releases_and_completing_commits_a_reservation_once() {
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
-    app.ctx
-        .bus()
-        .publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
-        .await
-        .unwrap();
+    app.publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
+        .await;
     eventually("both reserved", || async {
         app.shelf(&mug).await == (2, 3)
     })
@@ -104,11 +89,8 @@ async fn cancelling_releases_and_completing_commits_a_reservation_once() {
         },
         "test",
     );
-    app.ctx
-        .bus()
-        .publish(&[cancel.clone(), cancel, decrement.clone(), decrement])
-        .await
-        .unwrap();
+    app.publish(&[cancel.clone(), cancel, decrement.clone(), decrement])
+        .await;
     eventually("released and committed", || async {
         app.shelf(&mug).await == (4, 0)
     })
@@ -126,7 +108,7 @@ async fn cancelling_releases_and_completing_commits_a_reservation_once() {
         },
         "test",
     );
-    app.ctx.bus().publish(&[refund]).await.unwrap();
+    app.publish(&[refund]).await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(app.shelf(&mug).await, (4, 0));
 }
@@ -136,18 +118,11 @@ async fn an_order_cancelled_before_it_reached_the_product_service_never_holds_st
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
     // order.cancelled and order.created travel on different topics: the cancel can win.
-    app.ctx
-        .bus()
-        .publish(&[cancelled("o1", &mug, 2)])
-        .await
-        .unwrap();
+    app.publish(&[cancelled("o1", &mug, 2)]).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     // o2 follows o1 on the same topic: once o2 is reserved, o1 has been handled.
-    app.ctx
-        .bus()
-        .publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
-        .await
-        .unwrap();
+    app.publish(&[order("o1", &[(&mug, 2)]), order("o2", &[(&mug, 1)])])
+        .await;
     eventually("o2 reserved", || async {
         app.published("stock.reserved")
             .iter()
@@ -168,11 +143,7 @@ async fn a_redelivered_order_is_reserved_once() {
     let app = spawn_app().await;
     let mug = app.product("seller", "Mug", 5).await;
     let o1 = order("o1", &[(&mug, 2)]);
-    app.ctx
-        .bus()
-        .publish(&[o1.clone(), o1.clone(), o1])
-        .await
-        .unwrap();
+    app.publish(&[o1.clone(), o1.clone(), o1]).await;
     eventually("reserved", || async { app.shelf(&mug).await == (3, 2) }).await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(app.shelf(&mug).await, (3, 2));
@@ -211,20 +182,14 @@ async fn a_deleted_accounts_personal_products_leave_the_catalog() {
     let app = spawn_app().await;
     let theirs = app.product("leaver", "Old bike", 1).await;
     let other = app.product("stayer", "Kettle", 1).await;
-    app.ctx
-        .bus()
-        .publish(&[Envelope::new(
-            &UserDeleted {
-                user_id: "leaver".into(),
-            },
-            "test",
-        )])
-        .await
-        .unwrap();
-    eventually("product.removed", || async {
-        !app.published("product.removed").is_empty()
-    })
+    app.publish(&[Envelope::new(
+        &UserDeleted {
+            user_id: "leaver".into(),
+        },
+        "test",
+    )])
     .await;
+    app.wait_for_events("product.removed", 1).await;
     for (id, status) in [(theirs, 404), (other, 200)] {
         let response = app
             .send(

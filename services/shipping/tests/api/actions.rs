@@ -2,7 +2,7 @@
 
 use event_contracts::{ShipmentDelivered, ShipmentReturned};
 
-use crate::helpers::{history, return_requested, spawn_app};
+use crate::helpers::{ShippingSteps, history, order_created, return_requested, spawn_app};
 
 #[tokio::test]
 async fn an_admin_delivers_an_awaiting_shipment_and_it_is_announced() {
@@ -58,8 +58,7 @@ async fn of_two_concurrent_deliveries_one_wins_and_the_other_gets_409() {
 #[tokio::test]
 async fn delivering_an_unpaid_shipment_answers_409() {
     let app = spawn_app().await;
-    app.deliver_event(&crate::helpers::order_created("o1", "u1"))
-        .await;
+    app.deliver_events(&[order_created("o1", "u1")]).await;
     let id = app.shipment_of("o1").await["id"]
         .as_str()
         .unwrap()
@@ -99,7 +98,7 @@ async fn acting_on_a_missing_shipment_answers_404() {
 async fn the_return_flow_ends_with_a_returned_shipment_and_announces_it() {
     let app = spawn_app().await;
     let id = app.delivered_shipment("o1", "u1").await;
-    app.deliver_event(&return_requested("o1", "u1")).await;
+    app.deliver_events(&[return_requested("o1", "u1")]).await;
     assert_eq!(app.shipment_of("o1").await["status"], "return_open");
 
     let admin = app.tokens.admin("root");

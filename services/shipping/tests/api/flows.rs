@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use event_contracts::{ShipmentAwaiting, ShipmentDelivered};
 
+use test_support::eventually;
+
 use crate::helpers::{
-    eventually, history, order_cancelled, order_created, payment_completed, payment_refunded,
+    ShippingSteps, history, order_cancelled, order_created, payment_completed, payment_refunded,
     return_requested, spawn_app,
 };
 
@@ -17,7 +19,7 @@ async fn an_order_created_event_delivered_twice_makes_one_pending_shipment() {
     app.publish(&[created.clone(), created.clone()]).await;
     app.handled(&created).await;
     // A second, distinct `order.created` for the same order (a producer retry) too.
-    app.deliver_event(&order_created("o1", "u1")).await;
+    app.deliver_events(&[order_created("o1", "u1")]).await;
     app.settled().await;
 
     let shipment = app.shipment_of("o1").await;
@@ -28,25 +30,18 @@ async fn an_order_created_event_delivered_twice_makes_one_pending_shipment() {
         app.published.lock().unwrap().is_empty(),
         "pending is not announced"
     );
-    assert!(
-        app.ctx
-            .bus()
-            .parked("order.created")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("order.created").await.is_empty());
 }
 
 #[tokio::test]
 async fn a_completed_payment_makes_the_shipment_awaiting_and_announces_it_once() {
     let app = spawn_app().await;
-    app.deliver_event(&order_created("o1", "u1")).await;
+    app.deliver_events(&[order_created("o1", "u1")]).await;
     let paid = payment_completed("o1", "u1");
     app.publish(&[paid.clone(), paid.clone()]).await;
     app.handled(&paid).await;
     // A distinct duplicate of the payment event finds the shipment already awaiting.
-    app.deliver_event(&payment_completed("o1", "u1")).await;
+    app.deliver_events(&[payment_completed("o1", "u1")]).await;
     app.settled().await;
 
     let shipment = app.shipment_of("o1").await;
@@ -64,12 +59,12 @@ async fn a_completed_payment_makes_the_shipment_awaiting_and_announces_it_once()
 #[tokio::test]
 async fn a_payment_before_its_order_still_yields_one_awaiting_shipment() {
     let app = spawn_app().await;
-    app.deliver_event(&payment_completed("o1", "u1")).await;
+    app.deliver_events(&[payment_completed("o1", "u1")]).await;
     let early = app.shipment_of("o1").await;
     assert_eq!(early["status"], "awaiting");
     assert_eq!(history(&early), ["awaiting"]);
 
-    app.deliver_event(&order_created("o1", "u1")).await;
+    app.deliver_events(&[order_created("o1", "u1")]).await;
     app.settled().await;
     let shipment = app.shipment_of("o1").await;
     assert_eq!(
@@ -101,14 +96,14 @@ async fn the_order_and_its_payment_arriving_together_make_one_shipment() {
 #[tokio::test]
 async fn a_cancelled_order_cancels_its_pending_shipment_which_then_cannot_be_delivered() {
     let app = spawn_app().await;
-    app.deliver_event(&order_created("o1", "u1")).await;
-    app.deliver_event(&order_cancelled("o1", "u1")).await;
+    app.deliver_events(&[order_created("o1", "u1")]).await;
+    app.deliver_events(&[order_cancelled("o1", "u1")]).await;
     let shipment = app.shipment_of("o1").await;
     assert_eq!(shipment["status"], "cancelled");
     assert_eq!(history(&shipment), ["pending", "cancelled"]);
 
     // A payment that completed anyway (the payment service refunds it) ships nothing.
-    app.deliver_event(&payment_completed("o1", "u1")).await;
+    app.deliver_events(&[payment_completed("o1", "u1")]).await;
     let id = shipment["id"].as_str().unwrap();
     let delivered = app.deliver(id, &app.tokens.admin("root")).await;
     assert_eq!(delivered.status, 409);
@@ -122,7 +117,7 @@ async fn a_cancelled_order_cancels_its_pending_shipment_which_then_cannot_be_del
 async fn a_refunded_payment_cancels_an_awaiting_shipment() {
     let app = spawn_app().await;
     app.awaiting_shipment("o1", "u1").await;
-    app.deliver_event(&payment_refunded("o1", "u1")).await;
+    app.deliver_events(&[payment_refunded("o1", "u1")]).await;
     let shipment = app.shipment_of("o1").await;
     assert_eq!(shipment["status"], "cancelled");
     assert_eq!(history(&shipment), ["pending", "awaiting", "cancelled"]);
@@ -131,9 +126,9 @@ async fn a_refunded_payment_cancels_an_awaiting_shipment() {
 #[tokio::test]
 async fn a_cancellation_that_overtakes_its_order_keeps_the_shipment_cancelled() {
     let app = spawn_app().await;
-    app.deliver_event(&order_cancelled("o1", "u1")).await;
-    app.deliver_event(&order_created("o1", "u1")).await;
-    app.deliver_event(&payment_completed("o1", "u1")).await;
+    app.deliver_events(&[order_cancelled("o1", "u1")]).await;
+    app.deliver_events(&[order_created("o1", "u1")]).await;
+    app.deliver_events(&[payment_completed("o1", "u1")]).await;
     app.settled().await;
     let shipment = app.shipment_of("o1").await;
     assert_eq!(shipment["status"], "cancelled");
@@ -144,25 +139,11 @@ async fn a_cancellation_that_overtakes_its_order_keeps_the_shipment_cancelled() 
 async fn a_cancellation_after_delivery_is_acknowledged_and_changes_nothing() {
     let app = spawn_app().await;
     app.delivered_shipment("o1", "u1").await;
-    app.deliver_event(&order_cancelled("o1", "u1")).await;
-    app.deliver_event(&payment_refunded("o1", "u1")).await;
+    app.deliver_events(&[order_cancelled("o1", "u1")]).await;
+    app.deliver_events(&[payment_refunded("o1", "u1")]).await;
     assert_eq!(app.shipment_of("o1").await["status"], "delivered");
-    assert!(
-        app.ctx
-            .bus()
-            .parked("order.cancelled")
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        app.ctx
-            .bus()
-            .parked("payment.refunded")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("order.cancelled").await.is_empty());
+    assert!(app.parked("payment.refunded").await.is_empty());
 }
 
 #[tokio::test]
@@ -196,14 +177,7 @@ async fn a_return_request_that_overtakes_the_delivery_is_retried_until_it_applie
         app.shipment_of("o1").await["status"] == "return_open"
     })
     .await;
-    assert!(
-        app.ctx
-            .bus()
-            .parked("order.return_requested")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("order.return_requested").await.is_empty());
     app.settled().await;
     assert_eq!(app.published_of::<ShipmentDelivered>().len(), 1);
 }

@@ -2,7 +2,7 @@
 
 use axum::http::Method;
 
-use crate::helpers::{ONE, spawn_app};
+use crate::helpers::{ShippingSteps, spawn_app};
 
 #[tokio::test]
 async fn a_customer_lists_only_their_own_shipments_newest_first() {
@@ -99,10 +99,12 @@ async fn without_a_valid_token_shipments_are_refused_with_401() {
         assert_eq!(app.get(&id, &token).await.status, 401, "{what}");
         assert_eq!(app.deliver(&id, &token).await.status, 401, "{what}");
     }
-    let anonymous = test_support::call(Method::GET, &format!("/api/v1/shipments/{id}"))
+    let uri = format!("/api/v1/shipments/{id}");
+    let anonymous = test_support::call(Method::GET, &uri)
         .send(&app.router)
         .await;
     assert_eq!(anonymous.status, 401);
-    app.contract.assert_documented(Method::GET, ONE, &anonymous);
+    app.contract
+        .assert_documented(Method::GET, &uri, &anonymous);
     assert_eq!(app.shipment_of("o1").await["status"], "awaiting");
 }

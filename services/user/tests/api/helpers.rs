@@ -1,36 +1,27 @@
-use std::ops::Deref;
-
 use axum::http::Method;
 use event_contracts::{Envelope, Role, UserRegistered};
-use serde_json::Value;
 use service_kit::Settings;
-pub use test_support::eventually;
-use test_support::{TestResponse, TestService};
+use test_support::{TestResponse, TestService, eventually};
 
-/// The user service; `published` records every event it publishes, in order.
-pub struct TestApp(TestService);
-
-impl Deref for TestApp {
-    type Target = TestService;
-    fn deref(&self) -> &TestService {
-        &self.0
-    }
-}
-
-pub async fn spawn_app() -> TestApp {
-    TestApp(
-        TestService::spawn(
-            &user_service::SERVICE,
-            Settings::default(),
-            &["user.deleted"],
-        )
-        .await,
+/// The user service; `published` records every `user.deleted` it publishes, in order.
+pub async fn spawn_app() -> TestService {
+    TestService::spawn(
+        &user_service::SERVICE,
+        Settings::default(),
+        &["user.deleted"],
     )
+    .await
 }
 
-impl TestApp {
+/// What the user tests do with the running service.
+pub trait UserSteps {
     /// Announces a registration as auth would, and waits for the profile to exist.
-    pub async fn registered(&self, user_id: &str, role: Role) -> Envelope {
+    async fn registered(&self, user_id: &str, role: Role) -> Envelope;
+    async fn get(&self, uri: &str, token: &str) -> TestResponse;
+}
+
+impl UserSteps for TestService {
+    async fn registered(&self, user_id: &str, role: Role) -> Envelope {
         let event = Envelope::new(
             &UserRegistered {
                 user_id: user_id.into(),
@@ -39,11 +30,7 @@ impl TestApp {
             },
             "test",
         );
-        self.ctx
-            .bus()
-            .publish(std::slice::from_ref(&event))
-            .await
-            .unwrap();
+        self.publish(std::slice::from_ref(&event)).await;
         let token = self.tokens.customer(user_id);
         eventually("the profile to be created", || async {
             self.get("/api/v1/users/me", &token).await.status == 200
@@ -52,28 +39,7 @@ impl TestApp {
         event
     }
 
-    pub async fn send(
-        &self,
-        method: Method,
-        uri: &str,
-        template: &str,
-        token: &str,
-        body: Option<Value>,
-    ) -> TestResponse {
-        self.send_documented(method, uri, template, Some(token), body)
-            .await
-    }
-
-    pub async fn get(&self, uri: &str, token: &str) -> TestResponse {
-        let template = if uri.starts_with("/api/v1/users/me/products") {
-            "/api/v1/users/me/products"
-        } else if uri.starts_with("/api/v1/users/me") {
-            "/api/v1/users/me"
-        } else if uri.starts_with("/api/v1/users/") {
-            "/api/v1/users/{id}"
-        } else {
-            "/api/v1/users"
-        };
-        self.send(Method::GET, uri, template, token, None).await
+    async fn get(&self, uri: &str, token: &str) -> TestResponse {
+        self.send(Method::GET, uri, Some(token), None).await
     }
 }

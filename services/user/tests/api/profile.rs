@@ -1,9 +1,9 @@
 use axum::http::Method;
-use doc_store::Query;
 use event_contracts::Role;
 use serde_json::json;
+use test_support::eventually;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{UserSteps, spawn_app};
 
 #[tokio::test]
 async fn a_registered_user_gets_a_profile_they_can_read() {
@@ -22,27 +22,11 @@ async fn a_registered_user_gets_a_profile_they_can_read() {
 async fn a_redelivered_registration_makes_one_profile() {
     let app = spawn_app().await;
     let event = app.registered("u1", Role::Customer).await;
-    app.ctx
-        .bus()
-        .publish(&[event.clone(), event])
-        .await
-        .unwrap();
+    app.publish(&[event.clone(), event]).await;
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let profiles = app
-        .ctx
-        .store()
-        .find("profiles", &Query::all())
-        .await
-        .unwrap();
+    let profiles = app.stored("profiles").await;
     assert_eq!(profiles.total, 1);
-    assert!(
-        app.ctx
-            .bus()
-            .parked("user.registered")
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.parked("user.registered").await.is_empty());
 }
 
 #[tokio::test]
@@ -77,8 +61,7 @@ async fn a_user_can_update_their_display_name_and_address() {
         .send(
             Method::PATCH,
             "/api/v1/users/me",
-            "/api/v1/users/me",
-            &token,
+            Some(&token),
             Some(json!({"display_name": "  Ada  ", "shipping_address": "1 Loop Rd"})),
         )
         .await;
@@ -103,8 +86,7 @@ async fn a_role_change_through_patch_has_no_effect() {
             .send(
                 Method::PATCH,
                 "/api/v1/users/me",
-                "/api/v1/users/me",
-                &token,
+                Some(&token),
                 Some(body.clone()),
             )
             .await;
@@ -125,8 +107,7 @@ async fn an_invalid_display_name_is_refused_naming_the_field() {
         .send(
             Method::PATCH,
             "/api/v1/users/me",
-            "/api/v1/users/me",
-            &app.tokens.customer("u1"),
+            Some(&app.tokens.customer("u1")),
             Some(json!({"display_name": "x".repeat(101)})),
         )
         .await;
@@ -147,7 +128,7 @@ async fn a_user_lists_the_products_they_own_as_the_catalog_announces_them() {
                 owner_id: owner.into(),
                 name: name.into(),
                 description: String::new(),
-                price: price.clone(),
+                price,
                 stock: 1,
             },
             "test",
@@ -163,7 +144,7 @@ async fn a_user_lists_the_products_they_own_as_the_catalog_announces_them() {
             owner_id: "u1".into(),
             name: "Bike (serviced)".into(),
             description: String::new(),
-            price: price.clone(),
+            price,
             stock: 2,
         },
         "test",
@@ -177,14 +158,10 @@ async fn a_user_lists_the_products_they_own_as_the_catalog_announces_them() {
     );
     // Delivered newest first, and the rename twice: the list must still settle on the
     // latest snapshot of each product.
-    app.ctx
-        .bus()
-        .publish(&[removed, renamed.clone(), renamed])
-        .await
-        .unwrap();
-    app.ctx.bus().publish(&[bike, lamp, kettle]).await.unwrap();
+    app.publish(&[removed, renamed.clone(), renamed]).await;
+    app.publish(&[bike, lamp, kettle]).await;
     let token = app.tokens.customer("u1");
-    crate::helpers::eventually("the owner's list to settle", || async {
+    eventually("the owner's list to settle", || async {
         let mine = app.get("/api/v1/users/me/products", &token).await;
         mine.body["total"] == 1 && mine.body["items"][0]["name"] == "Bike (serviced)"
     })
