@@ -7,22 +7,15 @@
 //! body; `unique` maps `<collection> US <field> US <json value>` -> id. Queries scan the
 //! collection, which is the right trade for the embedded mode's data sizes.
 
-use std::{
-    cmp::Ordering,
-    collections::HashMap,
-    path::Path,
-    sync::{Arc, RwLock},
-};
+use std::{cmp::Ordering, collections::HashMap, path::Path, sync::RwLock};
 
 use async_trait::async_trait;
-use redb::{
-    Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, WriteTransaction,
-    backends::InMemoryBackend,
-};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde_json::Value;
 
 use crate::{
     CollectionSpec, Document, DocumentStore, Filter, Page, Query, SortOrder, StoreError, Write,
+    redb_file::{RedbFile, Unavailable, existing_table},
 };
 
 const UNIQUE: TableDefinition<&str, &str> = TableDefinition::new("unique");
@@ -30,54 +23,44 @@ const SEPARATOR: char = '\u{1f}';
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    inner: Arc<Inner>,
+    file: RedbFile<UniqueFields>,
 }
 
-struct Inner {
-    db: Database,
-    /// Unique fields per collection, as declared by `ensure_collections`.
-    unique: RwLock<HashMap<String, Vec<String>>>,
-}
+/// Unique fields per collection, as declared by `ensure_collections`.
+#[derive(Default)]
+struct UniqueFields(RwLock<HashMap<String, Vec<String>>>);
 
 impl EmbeddedStore {
     /// Opens (or creates) the namespace's database file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(unavailable)?;
-        }
-        Ok(Self::from_db(Database::create(path).map_err(unavailable)?))
+        Ok(Self {
+            file: RedbFile::open(path, "store")?,
+        })
     }
 
     /// A store that lives only as long as this value; for tests and throwaway runs.
     pub fn in_memory() -> Self {
-        let db = Database::builder()
-            .create_with_backend(InMemoryBackend::new())
-            .expect("an in-memory redb database always opens");
-        Self::from_db(db)
-    }
-
-    fn from_db(db: Database) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                db,
-                unique: RwLock::new(HashMap::new()),
-            }),
+            file: RedbFile::in_memory("store"),
         }
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Inner) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&Database, &UniqueFields) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || work(&inner))
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("store task failed: {e}")))?
+        self.file.run(work).await
+    }
+}
+
+impl From<Unavailable> for StoreError {
+    fn from(e: Unavailable) -> Self {
+        StoreError::Unavailable(e.0)
     }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+    Unavailable::because(e).into()
 }
 
 fn table_name(collection: &str) -> String {
@@ -123,9 +106,9 @@ fn unique_values<'a>(fields: &'a [String], body: &'a Value) -> Vec<(&'a str, &'a
         .collect()
 }
 
-impl Inner {
-    fn unique_fields(&self, collection: &str) -> Vec<String> {
-        self.unique
+impl UniqueFields {
+    fn of(&self, collection: &str) -> Vec<String> {
+        self.0
             .read()
             .expect("unique-field map lock")
             .get(collection)
@@ -133,101 +116,111 @@ impl Inner {
             .unwrap_or_default()
     }
 
-    fn apply(&self, txn: &WriteTransaction, write: &Write) -> Result<(), StoreError> {
-        let (collection, id) = match write {
-            Write::Insert { collection, id, .. }
-            | Write::Update { collection, id, .. }
-            | Write::Delete { collection, id, .. } => (collection.as_str(), id.as_str()),
-        };
-        let name = table_name(collection);
-        let mut docs = txn
-            .open_table(TableDefinition::<&str, &[u8]>::new(&name))
-            .map_err(unavailable)?;
-        let mut unique = txn.open_table(UNIQUE).map_err(unavailable)?;
-        let current = docs
-            .get(id)
-            .map_err(unavailable)?
-            .map(|bytes| decode(collection, id, bytes.value()))
-            .transpose()?;
-        let conflict = || StoreError::VersionConflict {
-            collection: collection.to_owned(),
-            id: id.to_owned(),
-        };
-        let fields = self.unique_fields(collection);
+    fn declare(&self, collection: &str, fields: Vec<String>) {
+        self.0
+            .write()
+            .expect("unique-field map lock")
+            .insert(collection.to_owned(), fields);
+    }
+}
 
-        let (new_version, new_body) = match write {
-            Write::Insert { body, .. } => {
-                if current.is_some() {
+/// One write of a batch, checked against the document's version and the unique fields.
+fn apply(
+    txn: &WriteTransaction,
+    write: &Write,
+    unique_fields: &UniqueFields,
+) -> Result<(), StoreError> {
+    let (collection, id) = match write {
+        Write::Insert { collection, id, .. }
+        | Write::Update { collection, id, .. }
+        | Write::Delete { collection, id, .. } => (collection.as_str(), id.as_str()),
+    };
+    let name = table_name(collection);
+    let mut docs = txn
+        .open_table(TableDefinition::<&str, &[u8]>::new(&name))
+        .map_err(unavailable)?;
+    let mut unique = txn.open_table(UNIQUE).map_err(unavailable)?;
+    let current = docs
+        .get(id)
+        .map_err(unavailable)?
+        .map(|bytes| decode(collection, id, bytes.value()))
+        .transpose()?;
+    let conflict = || StoreError::VersionConflict {
+        collection: collection.to_owned(),
+        id: id.to_owned(),
+    };
+    let fields = unique_fields.of(collection);
+
+    let (new_version, new_body) = match write {
+        Write::Insert { body, .. } => {
+            if current.is_some() {
+                return Err(StoreError::Duplicate {
+                    collection: collection.to_owned(),
+                    field: "_id".into(),
+                });
+            }
+            (1, Some(body))
+        }
+        Write::Update {
+            expected_version,
+            body,
+            ..
+        } => match &current {
+            Some(doc) if doc.version == *expected_version => (doc.version + 1, Some(body)),
+            _ => return Err(conflict()),
+        },
+        Write::Delete {
+            expected_version, ..
+        } => match &current {
+            Some(doc) if doc.version == *expected_version => (0, None),
+            _ => return Err(conflict()),
+        },
+    };
+
+    if let Some(old) = &current {
+        for (field, value) in unique_values(&fields, &old.body) {
+            unique
+                .remove(unique_key(collection, field, value).as_str())
+                .map_err(unavailable)?;
+        }
+    }
+    match new_body {
+        Some(body) => {
+            for (field, value) in unique_values(&fields, body) {
+                let key = unique_key(collection, field, value);
+                let taken = unique.get(key.as_str()).map_err(unavailable)?.is_some();
+                if taken {
                     return Err(StoreError::Duplicate {
                         collection: collection.to_owned(),
-                        field: "_id".into(),
+                        field: field.to_owned(),
                     });
                 }
-                (1, Some(body))
+                unique.insert(key.as_str(), id).map_err(unavailable)?;
             }
-            Write::Update {
-                expected_version,
-                body,
-                ..
-            } => match &current {
-                Some(doc) if doc.version == *expected_version => (doc.version + 1, Some(body)),
-                _ => return Err(conflict()),
-            },
-            Write::Delete {
-                expected_version, ..
-            } => match &current {
-                Some(doc) if doc.version == *expected_version => (0, None),
-                _ => return Err(conflict()),
-            },
-        };
-
-        if let Some(old) = &current {
-            for (field, value) in unique_values(&fields, &old.body) {
-                unique
-                    .remove(unique_key(collection, field, value).as_str())
-                    .map_err(unavailable)?;
-            }
+            docs.insert(id, encode(new_version, body).as_slice())
+                .map_err(unavailable)?;
         }
-        match new_body {
-            Some(body) => {
-                for (field, value) in unique_values(&fields, body) {
-                    let key = unique_key(collection, field, value);
-                    let taken = unique.get(key.as_str()).map_err(unavailable)?.is_some();
-                    if taken {
-                        return Err(StoreError::Duplicate {
-                            collection: collection.to_owned(),
-                            field: field.to_owned(),
-                        });
-                    }
-                    unique.insert(key.as_str(), id).map_err(unavailable)?;
-                }
-                docs.insert(id, encode(new_version, body).as_slice())
-                    .map_err(unavailable)?;
-            }
-            None => {
-                docs.remove(id).map_err(unavailable)?;
-            }
+        None => {
+            docs.remove(id).map_err(unavailable)?;
         }
-        Ok(())
     }
+    Ok(())
+}
 
-    fn scan(&self, collection: &str) -> Result<Vec<Document>, StoreError> {
-        let txn = self.db.begin_read().map_err(unavailable)?;
-        let name = table_name(collection);
-        let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-            Ok(table) => table,
-            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(unavailable(e)),
-        };
-        table
-            .iter()
-            .map_err(unavailable)?
-            .map(|entry| {
-                let (id, bytes) = entry.map_err(unavailable)?;
-                decode(collection, id.value(), bytes.value())
-            })
-            .collect()
-    }
+fn scan(db: &Database, collection: &str) -> Result<Vec<Document>, StoreError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let name = table_name(collection);
+    let Some(table) = existing_table(&txn, TableDefinition::<&str, &[u8]>::new(&name))? else {
+        return Ok(Vec::new());
+    };
+    table
+        .iter()
+        .map_err(unavailable)?
+        .map(|entry| {
+            let (id, bytes) = entry.map_err(unavailable)?;
+            decode(collection, id.value(), bytes.value())
+        })
+        .collect()
 }
 
 fn matches(doc: &Document, filter: &Filter) -> bool {
@@ -273,8 +266,8 @@ fn compare_values(a: Option<&Value>, b: Option<&Value>) -> Ordering {
 impl DocumentStore for EmbeddedStore {
     async fn ensure_collections(&self, specs: &[CollectionSpec]) -> Result<(), StoreError> {
         let specs = specs.to_vec();
-        self.blocking(move |inner| {
-            let txn = inner.db.begin_write().map_err(unavailable)?;
+        self.blocking(move |db, unique_fields| {
+            let txn = db.begin_write().map_err(unavailable)?;
             txn.open_table(UNIQUE).map_err(unavailable)?;
             for spec in &specs {
                 let name = table_name(spec.name);
@@ -287,12 +280,12 @@ impl DocumentStore for EmbeddedStore {
             // refuse to start if existing data already breaks the constraint.
             for spec in &specs {
                 let fields: Vec<String> = spec.unique.iter().map(|f| f.to_string()).collect();
-                let known = inner.unique_fields(spec.name);
+                let known = unique_fields.of(spec.name);
                 if fields.iter().all(|f| known.contains(f)) {
                     continue;
                 }
-                let docs = inner.scan(spec.name)?;
-                let txn = inner.db.begin_write().map_err(unavailable)?;
+                let docs = scan(db, spec.name)?;
+                let txn = db.begin_write().map_err(unavailable)?;
                 {
                     let mut unique = txn.open_table(UNIQUE).map_err(unavailable)?;
                     for doc in &docs {
@@ -319,11 +312,7 @@ impl DocumentStore for EmbeddedStore {
                     }
                 }
                 txn.commit().map_err(unavailable)?;
-                inner
-                    .unique
-                    .write()
-                    .expect("unique-field map lock")
-                    .insert(spec.name.to_owned(), fields);
+                unique_fields.declare(spec.name, fields);
             }
             Ok(())
         })
@@ -332,13 +321,12 @@ impl DocumentStore for EmbeddedStore {
 
     async fn get(&self, collection: &str, id: &str) -> Result<Option<Document>, StoreError> {
         let (collection, id) = (collection.to_owned(), id.to_owned());
-        self.blocking(move |inner| {
-            let txn = inner.db.begin_read().map_err(unavailable)?;
+        self.blocking(move |db, _| {
+            let txn = db.begin_read().map_err(unavailable)?;
             let name = table_name(&collection);
-            let table = match txn.open_table(TableDefinition::<&str, &[u8]>::new(&name)) {
-                Ok(table) => table,
-                Err(TableError::TableDoesNotExist(_)) => return Ok(None),
-                Err(e) => return Err(unavailable(e)),
+            let Some(table) = existing_table(&txn, TableDefinition::<&str, &[u8]>::new(&name))?
+            else {
+                return Ok(None);
             };
             let found = table.get(id.as_str()).map_err(unavailable)?;
             found
@@ -350,9 +338,8 @@ impl DocumentStore for EmbeddedStore {
 
     async fn find(&self, collection: &str, query: &Query) -> Result<Page, StoreError> {
         let (collection, query) = (collection.to_owned(), query.clone());
-        self.blocking(move |inner| {
-            let mut docs: Vec<Document> = inner
-                .scan(&collection)?
+        self.blocking(move |db, _| {
+            let mut docs: Vec<Document> = scan(db, &collection)?
                 .into_iter()
                 .filter(|doc| query.filters.iter().all(|f| matches(doc, f)))
                 .collect();
@@ -386,11 +373,11 @@ impl DocumentStore for EmbeddedStore {
         if writes.is_empty() {
             return Ok(());
         }
-        self.blocking(move |inner| {
-            let txn = inner.db.begin_write().map_err(unavailable)?;
+        self.blocking(move |db, unique_fields| {
+            let txn = db.begin_write().map_err(unavailable)?;
             for write in &writes {
                 // Dropping the transaction on error aborts every write before it.
-                inner.apply(&txn, write)?;
+                apply(&txn, write, unique_fields)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -398,7 +385,7 @@ impl DocumentStore for EmbeddedStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.blocking(|inner| inner.db.begin_read().map(drop).map_err(unavailable))
+        self.blocking(|db, _| db.begin_read().map(drop).map_err(unavailable))
             .await
     }
 }

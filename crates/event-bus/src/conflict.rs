@@ -1,37 +1,81 @@
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use doc_store::StoreError;
 
 use crate::BoxError;
 
-const ATTEMPTS: u32 = 20;
+/// An error that may be a guarded write losing a race (`StoreError::VersionConflict`):
+/// the one failure that re-reading and deciding again can cure.
+pub trait LostRace {
+    fn is_lost_race(&self) -> bool;
+}
+
+impl LostRace for StoreError {
+    fn is_lost_race(&self) -> bool {
+        matches!(self, StoreError::VersionConflict { .. })
+    }
+}
+
+impl LostRace for BoxError {
+    fn is_lost_race(&self) -> bool {
+        self.downcast_ref::<StoreError>()
+            .is_some_and(LostRace::is_lost_race)
+    }
+}
+
+/// How a read-decide-write step is run again while its guarded write loses races.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConflictRetry {
+    /// Tries in all, the first one included.
+    pub attempts: u32,
+    /// Whether to pause a few milliseconds (0 to 4, by attempt) before the next try.
+    /// Event handlers race each other in bursts and spread out; a request that raced
+    /// re-reads at once.
+    pub spread: bool,
+}
+
+impl ConflictRetry {
+    /// What [`retry_on_conflict`] does for event handlers.
+    pub const HANDLER: Self = Self {
+        attempts: 20,
+        spread: true,
+    };
+
+    /// Runs `step` until it ends in anything but a lost race, or `attempts` tries have
+    /// all lost; then the last lost race is returned, for the caller to report as it
+    /// sees fit.
+    pub async fn run<T, E, F, Fut>(self, mut step: F) -> Result<T, E>
+    where
+        E: LostRace,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match step().await {
+                Err(e) if attempt < self.attempts && e.is_lost_race() => {
+                    if self.spread {
+                        // So that racing writers do not collide again in step.
+                        tokio::time::sleep(Duration::from_millis(u64::from(attempt % 5))).await;
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+}
 
 /// Runs a read-decide-write step again while its guarded write loses a race
 /// (`StoreError::VersionConflict`), re-reading each time. Other errors, and a conflict
 /// that persists past 20 attempts, go back to the caller (and from a handler, to the
 /// bus's retry and parking).
-pub async fn retry_on_conflict<T, F, Fut>(mut step: F) -> Result<T, BoxError>
+pub async fn retry_on_conflict<T, F, Fut>(step: F) -> Result<T, BoxError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, BoxError>>,
+    Fut: Future<Output = Result<T, BoxError>>,
 {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match step().await {
-            Err(e)
-                if attempt < ATTEMPTS
-                    && matches!(
-                        e.downcast_ref::<StoreError>(),
-                        Some(StoreError::VersionConflict { .. })
-                    ) =>
-            {
-                // A little spread so that racing writers do not collide again in step.
-                tokio::time::sleep(Duration::from_millis(u64::from(attempt % 5))).await;
-            }
-            other => return other,
-        }
-    }
+    ConflictRetry::HANDLER.run(step).await
 }
 
 #[cfg(test)]
@@ -65,5 +109,25 @@ mod tests {
         .await;
         assert!(failed.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_race_lost_every_time_gives_up_after_the_attempts_with_the_conflict() {
+        let calls = AtomicU32::new(0);
+        let retry = ConflictRetry {
+            attempts: 5,
+            spread: false,
+        };
+        let lost: Result<(), StoreError> = retry
+            .run(|| async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(StoreError::VersionConflict {
+                    collection: "c".into(),
+                    id: "i".into(),
+                })
+            })
+            .await;
+        assert!(lost.unwrap_err().is_lost_race());
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
     }
 }

@@ -14,11 +14,10 @@ use std::{
 };
 
 use async_trait::async_trait;
+use doc_store::redb_file::{RedbFile, Unavailable, existing_table};
 use event_contracts::Envelope;
-use redb::{
-    Database, ReadableDatabase, ReadableTable, TableDefinition, TableError, TableHandle,
-    backends::InMemoryBackend,
-};
+use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, TableHandle};
+use serde::{Serialize, de::DeserializeOwned};
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -34,16 +33,21 @@ const IDLE_POLL: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct InProcessBus {
-    inner: Arc<Inner>,
+    file: RedbFile<Wakers>,
 }
 
-struct Inner {
-    db: Database,
-    wakers: Mutex<HashMap<String, Arc<Notify>>>,
+/// One wake-up per topic, so that a publish rouses the topic's idle consumers at once.
+#[derive(Default)]
+struct Wakers(Mutex<HashMap<String, Arc<Notify>>>);
+
+impl From<Unavailable> for BusError {
+    fn from(e: Unavailable) -> Self {
+        BusError::Unavailable(e.0)
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
-    BusError::Unavailable(e.to_string())
+    Unavailable::because(e).into()
 }
 
 fn log_table(topic: &str) -> String {
@@ -60,42 +64,28 @@ fn offset_key(group: &str, topic: &str) -> String {
 
 impl InProcessBus {
     pub fn open(path: &Path) -> Result<Self, BusError> {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(unavailable)?;
-        }
-        Ok(Self::from_db(Database::create(path).map_err(unavailable)?))
+        Ok(Self {
+            file: RedbFile::open(path, "bus")?,
+        })
     }
 
     pub fn in_memory() -> Self {
-        let db = Database::builder()
-            .create_with_backend(InMemoryBackend::new())
-            .expect("an in-memory redb database always opens");
-        Self::from_db(db)
-    }
-
-    fn from_db(db: Database) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                db,
-                wakers: Mutex::new(HashMap::new()),
-            }),
+            file: RedbFile::in_memory("bus"),
         }
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Inner) -> Result<T, BusError> + Send + 'static,
+        work: impl FnOnce(&Database) -> Result<T, BusError> + Send + 'static,
     ) -> Result<T, BusError> {
-        let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || work(&inner))
-            .await
-            .map_err(|e| BusError::Unavailable(format!("bus task failed: {e}")))?
+        self.file.run(|db, _| work(db)).await
     }
 
     /// Every topic that has a log, for inspection (tests, tools).
     pub async fn topics(&self) -> Result<Vec<String>, BusError> {
-        self.blocking(|inner| {
-            let txn = inner.db.begin_read().map_err(unavailable)?;
+        self.blocking(|db| {
+            let txn = db.begin_read().map_err(unavailable)?;
             let tables = txn.list_tables().map_err(unavailable)?;
             Ok(tables
                 .filter_map(|t| t.name().strip_prefix("log/").map(str::to_owned))
@@ -107,171 +97,154 @@ impl InProcessBus {
     /// Every event ever appended to a topic, oldest first, for inspection.
     pub async fn topic_log(&self, topic: &str) -> Result<Vec<Envelope>, BusError> {
         let topic = topic.to_owned();
-        self.blocking(move |inner| {
-            let txn = inner.db.begin_read().map_err(unavailable)?;
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
             let name = log_table(&topic);
-            let log = match txn.open_table(TableDefinition::<u64, &[u8]>::new(&name)) {
-                Ok(log) => log,
-                Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-                Err(e) => return Err(unavailable(e)),
-            };
-            log.iter()
-                .map_err(unavailable)?
-                .map(|entry| {
-                    let (_, bytes) = entry.map_err(unavailable)?;
-                    serde_json::from_slice(bytes.value()).map_err(unavailable)
-                })
-                .collect()
+            match existing_table(&txn, TableDefinition::<u64, &[u8]>::new(&name))? {
+                Some(log) => decode_all(&log),
+                None => Ok(Vec::new()),
+            }
         })
         .await
     }
 
     fn wake(&self, topics: impl IntoIterator<Item = String>) {
         for topic in topics {
-            self.inner.waker(&topic).notify_waiters();
+            self.file.state().of(&topic).notify_waiters();
         }
     }
 }
 
-impl Inner {
-    fn waker(&self, topic: &str) -> Arc<Notify> {
-        self.wakers
+impl Wakers {
+    fn of(&self, topic: &str) -> Arc<Notify> {
+        self.0
             .lock()
             .expect("waker map lock")
             .entry(topic.to_owned())
             .or_default()
             .clone()
     }
+}
 
-    fn append(&self, events: &[Envelope]) -> Result<(), BusError> {
-        let txn = self.db.begin_write().map_err(unavailable)?;
-        for event in events {
-            let name = log_table(&event.event_type);
-            let mut log = txn
-                .open_table(TableDefinition::<u64, &[u8]>::new(&name))
-                .map_err(unavailable)?;
-            let next = log
-                .last()
-                .map_err(unavailable)?
-                .map_or(0, |(offset, _)| offset.value() + 1);
-            let bytes = serde_json::to_vec(event).map_err(unavailable)?;
-            log.insert(next, bytes.as_slice()).map_err(unavailable)?;
-        }
-        txn.commit().map_err(unavailable)
-    }
+/// Every entry of a log or dead-letter table, decoded, oldest first.
+fn decode_all<T: DeserializeOwned>(
+    table: &impl ReadableTable<u64, &'static [u8]>,
+) -> Result<Vec<T>, BusError> {
+    table
+        .iter()
+        .map_err(unavailable)?
+        .map(|entry| {
+            let (_, bytes) = entry.map_err(unavailable)?;
+            serde_json::from_slice(bytes.value()).map_err(unavailable)
+        })
+        .collect()
+}
 
-    /// Up to a batch of entries from the group's next offset.
-    fn read_batch(&self, group: &str, topic: &str) -> Result<Vec<LogEntry>, BusError> {
-        let txn = self.db.begin_read().map_err(unavailable)?;
-        let from = match txn.open_table(OFFSETS) {
-            Ok(offsets) => offsets
-                .get(offset_key(group, topic).as_str())
-                .map_err(unavailable)?
-                .map_or(0, |v| v.value()),
-            Err(TableError::TableDoesNotExist(_)) => 0,
-            Err(e) => return Err(unavailable(e)),
-        };
-        let name = log_table(topic);
-        let log = match txn.open_table(TableDefinition::<u64, &[u8]>::new(&name)) {
-            Ok(log) => log,
-            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(unavailable(e)),
-        };
-        log.range(from..)
-            .map_err(unavailable)?
-            .take(BATCH)
-            .map(|entry| {
-                let (offset, bytes) = entry.map_err(unavailable)?;
-                let event = serde_json::from_slice(bytes.value())
-                    .map_err(|e| format!("undecodable event at offset {}: {e}", offset.value()));
-                Ok((offset.value(), event))
-            })
-            .collect()
-    }
+/// Appends `entry`, as JSON, to a log or dead-letter table, after its last entry.
+fn push(table: &mut Table<u64, &'static [u8]>, entry: &impl Serialize) -> Result<(), BusError> {
+    let next = table
+        .last()
+        .map_err(unavailable)?
+        .map_or(0, |(offset, _)| offset.value() + 1);
+    let bytes = serde_json::to_vec(entry).map_err(unavailable)?;
+    table.insert(next, bytes.as_slice()).map_err(unavailable)?;
+    Ok(())
+}
 
-    /// Moves the group past `offset`, parking the event first when it could not be handled.
-    fn acknowledge(
-        &self,
-        group: &str,
-        topic: &str,
-        offset: u64,
-        parked: Option<&ParkedEvent>,
-    ) -> Result<(), BusError> {
-        let txn = self.db.begin_write().map_err(unavailable)?;
-        if let Some(parked) = parked {
-            let name = dlq_table(topic);
-            let mut dlq = txn
-                .open_table(TableDefinition::<u64, &[u8]>::new(&name))
-                .map_err(unavailable)?;
-            let next = dlq
-                .last()
-                .map_err(unavailable)?
-                .map_or(0, |(k, _)| k.value() + 1);
-            let bytes = serde_json::to_vec(parked).map_err(unavailable)?;
-            dlq.insert(next, bytes.as_slice()).map_err(unavailable)?;
-        }
-        txn.open_table(OFFSETS)
-            .map_err(unavailable)?
-            .insert(offset_key(group, topic).as_str(), offset + 1)
+fn append(db: &Database, events: &[Envelope]) -> Result<(), BusError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    for event in events {
+        let name = log_table(&event.event_type);
+        let mut log = txn
+            .open_table(TableDefinition::<u64, &[u8]>::new(&name))
             .map_err(unavailable)?;
-        txn.commit().map_err(unavailable)
+        push(&mut log, event)?;
     }
+    txn.commit().map_err(unavailable)
+}
 
-    fn parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
-        let txn = self.db.begin_read().map_err(unavailable)?;
+/// Up to a batch of entries from the group's next offset.
+fn read_batch(db: &Database, group: &str, topic: &str) -> Result<Vec<LogEntry>, BusError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let from = match existing_table(&txn, OFFSETS)? {
+        Some(offsets) => offsets
+            .get(offset_key(group, topic).as_str())
+            .map_err(unavailable)?
+            .map_or(0, |v| v.value()),
+        None => 0,
+    };
+    let name = log_table(topic);
+    let Some(log) = existing_table(&txn, TableDefinition::<u64, &[u8]>::new(&name))? else {
+        return Ok(Vec::new());
+    };
+    log.range(from..)
+        .map_err(unavailable)?
+        .take(BATCH)
+        .map(|entry| {
+            let (offset, bytes) = entry.map_err(unavailable)?;
+            let event = serde_json::from_slice(bytes.value())
+                .map_err(|e| format!("undecodable event at offset {}: {e}", offset.value()));
+            Ok((offset.value(), event))
+        })
+        .collect()
+}
+
+/// Moves the group past `offset`, parking the event first when it could not be handled.
+fn acknowledge(
+    db: &Database,
+    group: &str,
+    topic: &str,
+    offset: u64,
+    parked: Option<&ParkedEvent>,
+) -> Result<(), BusError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    if let Some(parked) = parked {
         let name = dlq_table(topic);
-        let dlq = match txn.open_table(TableDefinition::<u64, &[u8]>::new(&name)) {
-            Ok(dlq) => dlq,
-            Err(TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(unavailable(e)),
-        };
-        dlq.iter()
-            .map_err(unavailable)?
-            .map(|entry| {
-                let (_, bytes) = entry.map_err(unavailable)?;
-                serde_json::from_slice(bytes.value()).map_err(unavailable)
-            })
-            .collect()
-    }
-
-    /// Moves a topic's parked events back onto its log. The dead-letter list is read,
-    /// re-appended and cleared in one write transaction: an event parked meanwhile
-    /// waits for the transaction and stays parked, rather than being cleared unreplayed.
-    fn take_parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
-        let txn = self.db.begin_write().map_err(unavailable)?;
-        let parked: Vec<ParkedEvent> = {
-            let dlq = txn
-                .open_table(TableDefinition::<u64, &[u8]>::new(&dlq_table(topic)))
-                .map_err(unavailable)?;
-            dlq.iter()
-                .map_err(unavailable)?
-                .map(|entry| {
-                    let (_, bytes) = entry.map_err(unavailable)?;
-                    serde_json::from_slice(bytes.value()).map_err(unavailable)
-                })
-                .collect::<Result<_, _>>()?
-        };
-        if parked.is_empty() {
-            return Ok(parked);
-        }
-        {
-            let mut log = txn
-                .open_table(TableDefinition::<u64, &[u8]>::new(&log_table(topic)))
-                .map_err(unavailable)?;
-            let next = log
-                .last()
-                .map_err(unavailable)?
-                .map_or(0, |(k, _)| k.value() + 1);
-            for (offset, p) in (next..).zip(&parked) {
-                let bytes = serde_json::to_vec(&p.event).map_err(unavailable)?;
-                log.insert(offset, bytes.as_slice()).map_err(unavailable)?;
-            }
-        }
-        txn.delete_table(TableDefinition::<u64, &[u8]>::new(&dlq_table(topic)))
+        let mut dlq = txn
+            .open_table(TableDefinition::<u64, &[u8]>::new(&name))
             .map_err(unavailable)?;
-        txn.commit().map_err(unavailable)?;
-        Ok(parked)
+        push(&mut dlq, parked)?;
     }
+    txn.open_table(OFFSETS)
+        .map_err(unavailable)?
+        .insert(offset_key(group, topic).as_str(), offset + 1)
+        .map_err(unavailable)?;
+    txn.commit().map_err(unavailable)
+}
+
+fn parked(db: &Database, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
+    let txn = db.begin_read().map_err(unavailable)?;
+    let name = dlq_table(topic);
+    match existing_table(&txn, TableDefinition::<u64, &[u8]>::new(&name))? {
+        Some(dlq) => decode_all(&dlq),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// Moves a topic's parked events back onto its log. The dead-letter list is read,
+/// re-appended and cleared in one write transaction: an event parked meanwhile
+/// waits for the transaction and stays parked, rather than being cleared unreplayed.
+fn take_parked(db: &Database, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
+    let txn = db.begin_write().map_err(unavailable)?;
+    let parked: Vec<ParkedEvent> = decode_all(
+        &txn.open_table(TableDefinition::<u64, &[u8]>::new(&dlq_table(topic)))
+            .map_err(unavailable)?,
+    )?;
+    if parked.is_empty() {
+        return Ok(parked);
+    }
+    {
+        let mut log = txn
+            .open_table(TableDefinition::<u64, &[u8]>::new(&log_table(topic)))
+            .map_err(unavailable)?;
+        for p in &parked {
+            push(&mut log, &p.event)?;
+        }
+    }
+    txn.delete_table(TableDefinition::<u64, &[u8]>::new(&dlq_table(topic)))
+        .map_err(unavailable)?;
+    txn.commit().map_err(unavailable)?;
+    Ok(parked)
 }
 
 #[async_trait]
@@ -282,7 +255,7 @@ impl EventBus for InProcessBus {
         }
         let batch = events.to_vec();
         let topics: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
-        self.blocking(move |inner| inner.append(&batch)).await?;
+        self.blocking(move |db| append(db, &batch)).await?;
         self.wake(topics);
         Ok(())
     }
@@ -315,13 +288,13 @@ impl EventBus for InProcessBus {
 
     async fn parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
         let topic = topic.to_owned();
-        self.blocking(move |inner| inner.parked(&topic)).await
+        self.blocking(move |db| parked(db, &topic)).await
     }
 
     async fn replay_parked(&self, topic: &str) -> Result<usize, BusError> {
         let owned = topic.to_owned();
         let replayed = self
-            .blocking(move |inner| inner.take_parked(&owned))
+            .blocking(move |db| take_parked(db, &owned))
             .await?
             .len();
         self.wake([topic.to_owned()]);
@@ -342,7 +315,7 @@ async fn consume(
         metrics,
         ..
     } = subscription;
-    let waker = bus.inner.waker(&topic);
+    let waker = bus.file.state().of(&topic);
     while !shutdown.is_cancelled() {
         // Registered before reading, so a publish between the read and the wait still wakes us.
         let woken = waker.notified();
@@ -350,7 +323,7 @@ async fn consume(
         woken.as_mut().enable();
 
         let (g, t) = (group.clone(), topic.clone());
-        let batch = match bus.blocking(move |inner| inner.read_batch(&g, &t)).await {
+        let batch = match bus.blocking(move |db| read_batch(db, &g, &t)).await {
             Ok(batch) => batch,
             Err(e) => {
                 tracing::error!(%group, %topic, error = %e, "cannot read the event log");
@@ -401,7 +374,7 @@ async fn consume(
             };
             let (g, t) = (group.clone(), topic.clone());
             let ack = bus
-                .blocking(move |inner| inner.acknowledge(&g, &t, offset, parked.as_ref()))
+                .blocking(move |db| acknowledge(db, &g, &t, offset, parked.as_ref()))
                 .await;
             if let Err(e) = ack {
                 // The offset stays put, so the event is handled again: at least once.

@@ -8,6 +8,9 @@
 //! never know what an event means; it moves envelopes and keeps promises.
 
 mod conflict;
+/// The promises every transport's tests check; behind the `conformance` feature so that
+/// only test builds compile them.
+#[cfg(feature = "conformance")]
 pub mod conformance;
 mod delivery;
 mod idempotency;
@@ -16,7 +19,7 @@ mod metrics;
 mod outbox;
 mod port;
 
-pub use conflict::retry_on_conflict;
+pub use conflict::{ConflictRetry, LostRace, retry_on_conflict};
 pub use delivery::{Delivered, RetryPolicy, TooEarly, deliver_with_retry, too_early};
 pub use idempotency::{Applied, PROCESSED_EVENTS, apply_once};
 pub use in_process::InProcessBus;
