@@ -1,9 +1,11 @@
-//! `?page=&per_page=` on list routes, and the page envelope every list answers with.
+//! `?page=&per_page=` on list routes, what a caller may list, and the page envelope
+//! every list answers with.
 
-use serde::{Deserialize, Serialize};
+use doc_store::{Collection, DocumentStore, Query, Versioned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::ApiError;
+use crate::{ApiError, AuthUser};
 
 pub const MAX_PER_PAGE: u64 = 100;
 
@@ -68,10 +70,41 @@ impl<T> Paged<T> {
             total,
         }
     }
+
+    /// Page `request` of the documents in `collection` that match `query`, in the order
+    /// it sorts by, each shown with `view`.
+    pub async fn find<D>(
+        store: &dyn DocumentStore,
+        collection: Collection<D>,
+        query: Query,
+        request: PageRequest,
+        view: impl FnMut(Versioned<D>) -> T + Send,
+    ) -> Result<Self, ApiError>
+    where
+        D: Serialize + DeserializeOwned,
+    {
+        let query = query.page(request.skip(), request.per_page);
+        let page = collection.find(store, &query).await?;
+        let items = page.items.into_iter().map(view).collect();
+        Ok(Self::new(items, request, page.total))
+    }
+}
+
+/// What `user` may list of the documents that name their owner in `owner_field`: all
+/// of them for an admin, their own for anyone else. The lists' counterpart of
+/// [`AuthUser::may_access`].
+pub fn visible_to(user: &AuthUser, owner_field: &str) -> Query {
+    if user.is_admin() {
+        Query::all()
+    } else {
+        Query::eq(owner_field, user.id.as_str())
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use event_contracts::Role;
+
     use super::*;
 
     #[test]
@@ -100,5 +133,19 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.body().details["field"], field);
         }
+    }
+
+    #[test]
+    fn an_admin_lists_everything_and_anyone_else_only_their_own() {
+        let caller = |role| AuthUser {
+            id: "u1".into(),
+            email: "u1@example.com".into(),
+            role,
+        };
+        assert_eq!(visible_to(&caller(Role::Admin), "user_id"), Query::all());
+        assert_eq!(
+            visible_to(&caller(Role::Customer), "user_id"),
+            Query::eq("user_id", "u1")
+        );
     }
 }

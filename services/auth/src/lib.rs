@@ -14,7 +14,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 use crate::{
     domain::PasswordHasher,
@@ -50,7 +50,6 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
         runtime
             .consume(events::TOPICS, Arc::new(events::AuthEvents(state.clone())))
             .await?;
-        let (api, openapi) = routes::router(state);
-        Ok(Api::new(api, &openapi))
+        Ok(routes::api(state))
     })
 }

@@ -13,7 +13,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The cart service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("cart", 8084, store::COLLECTIONS, wire).public(
@@ -24,15 +24,11 @@ pub const SERVICE: ServiceDef = ServiceDef::new("cart", 8084, store::COLLECTIONS
 /// Starts its consumers (and background tasks) and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
     Box::pin(async move {
-        let ctx = runtime.context().clone();
         let outbox = runtime.outbox().clone();
         runtime
             .consume(events::TOPICS, Arc::new(events::CartEvents(outbox.clone())))
             .await?;
-        let (api, openapi) = routes::router(routes::CartState {
-            outbox,
-            verifier: ctx.verifier.clone(),
-        });
-        Ok(Api::new(api, &openapi))
+        let verifier = runtime.context().verifier.clone();
+        Ok(routes::api(routes::CartState { outbox, verifier }))
     })
 }

@@ -25,15 +25,17 @@ pub const SERVICE: ServiceDef = ServiceDef::new("gateway", 8080, &[], wire);
 /// How often rate-limit keys whose limit has refilled are dropped.
 const FORGET_IDLE_KEYS_EVERY: Duration = Duration::from_secs(60);
 
-/// Everything a request through the gateway needs; cheap to clone.
-#[derive(Clone)]
+/// Everything a request through the gateway needs; cheap to clone. The verifier stands
+/// apart so that the edge's `AuthUser` checks take it from the state.
+#[derive(Clone, FromRef)]
 pub struct GatewayState {
+    verifier: Arc<TokenVerifier>,
+    #[from_ref(skip)]
     inner: Arc<Inner>,
 }
 
 struct Inner {
     settings: Arc<Settings>,
-    verifier: Arc<TokenVerifier>,
     /// One pooled client for all services, so connections are kept alive and reused.
     http: reqwest::Client,
     routes: Routes,
@@ -79,9 +81,9 @@ impl GatewayState {
         let openapi = openapi::combined_document(services)
             .context("merging the services' OpenAPI documents")?;
         Ok(Self {
+            verifier,
             inner: Arc::new(Inner {
                 settings,
-                verifier,
                 http,
                 routes,
                 upstreams,
@@ -111,12 +113,6 @@ impl GatewayState {
 
     pub(crate) fn upstream(&self, service: ServiceName) -> &str {
         &self.inner.upstreams[&service]
-    }
-}
-
-impl FromRef<GatewayState> for Arc<TokenVerifier> {
-    fn from_ref(state: &GatewayState) -> Self {
-        state.inner.verifier.clone()
     }
 }
 

@@ -16,7 +16,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 pub use crate::{
     channel::{Channel, ChannelError, WebhookChannel},
@@ -45,10 +45,9 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
         // Started before consuming, so what a backlog of events stores goes out at once.
         runtime.track(dispatcher.spawn(ctx.shutdown.clone()));
         runtime.consume(events::TOPICS, Arc::new(handler)).await?;
-        let (api, openapi) = routes::router(routes::NotificationState {
+        Ok(routes::api(routes::NotificationState {
             store: ctx.store().clone(),
             verifier: ctx.verifier.clone(),
-        });
-        Ok(Api::new(api, &openapi))
+        }))
     })
 }

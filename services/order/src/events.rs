@@ -75,7 +75,7 @@ impl OrderEvents {
             user_id: checkout.user_id.clone(),
             checkout_id: checkout.checkout_id.clone(),
             items: checkout.items.clone(),
-            total: checkout.total.clone(),
+            total: checkout.total,
             status: OrderStatus::Pending,
             stock_reserved: false,
             history: vec![HistoryEntry {

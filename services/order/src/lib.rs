@@ -11,7 +11,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The order service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("order", 8085, store::COLLECTIONS, wire).public(
@@ -22,7 +22,6 @@ pub const SERVICE: ServiceDef = ServiceDef::new("order", 8085, store::COLLECTION
 /// Starts its consumers (and background tasks) and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
     Box::pin(async move {
-        let ctx = runtime.context().clone();
         let outbox = runtime.outbox().clone();
         runtime
             .consume(
@@ -30,10 +29,7 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
                 Arc::new(events::OrderEvents(outbox.clone())),
             )
             .await?;
-        let (api, openapi) = routes::router(routes::OrderState {
-            outbox,
-            verifier: ctx.verifier.clone(),
-        });
-        Ok(Api::new(api, &openapi))
+        let verifier = runtime.context().verifier.clone();
+        Ok(routes::api(routes::OrderState { outbox, verifier }))
     })
 }

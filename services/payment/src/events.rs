@@ -70,7 +70,7 @@ impl PaymentEvents {
                 let payment = Payment::new(
                     created.order_id.clone(),
                     created.user_id.clone(),
-                    created.total.clone(),
+                    created.total,
                     OffsetDateTime::now_utc(),
                 );
                 vec![PAYMENTS.insert(uuid::Uuid::now_v7().to_string(), &payment)]

@@ -14,7 +14,7 @@ mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The payment service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("payment", 8086, store::COLLECTIONS, wire).public(
@@ -40,10 +40,9 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
                 Arc::new(events::PaymentEvents(payments.clone())),
             )
             .await?;
-        let (api, openapi) = routes::router(routes::ApiState {
+        Ok(routes::api(routes::ApiState {
             payments,
             verifier: ctx.verifier.clone(),
-        });
-        Ok(Api::new(api, &openapi))
+        }))
     })
 }

@@ -10,7 +10,7 @@
 use std::{sync::Arc, time::Duration};
 
 use doc_store::{DocumentStore, Query, StoreError, Versioned};
-use event_bus::Outbox;
+use event_bus::{ConflictRetry, LostRace, Outbox};
 use event_contracts::{Envelope, PaymentCompleted, PaymentFailed, PaymentRefunded};
 use service_kit::{ApiError, ErrorCode};
 use time::OffsetDateTime;
@@ -23,8 +23,11 @@ use crate::{
     store::{ChargeAttempt, PAYMENTS, Payment},
 };
 
-/// How many times a write that lost a race is re-read and tried again.
-const WRITE_ATTEMPTS: u32 = 20;
+/// How a write that lost a race is re-read and tried again: at once, 20 times in all.
+const WRITE_RETRY: ConflictRetry = ConflictRetry {
+    attempts: 20,
+    spread: false,
+};
 /// How often a handler looks again while a charge is in flight.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(50);
 
@@ -67,6 +70,28 @@ impl From<PaymentError> for ApiError {
             PaymentError::Store(e) => e.into(),
         }
     }
+}
+
+impl LostRace for PaymentError {
+    fn is_lost_race(&self) -> bool {
+        matches!(self, PaymentError::Store(e) if e.is_lost_race())
+    }
+}
+
+/// Runs a guarded write again on fresh state while it loses races; one that keeps
+/// losing leaves the payment busy.
+async fn retrying<T, F, Fut>(step: F) -> Result<T, PaymentError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, PaymentError>>,
+{
+    WRITE_RETRY.run(step).await.map_err(|e| {
+        if e.is_lost_race() {
+            PaymentError::Busy
+        } else {
+            e
+        }
+    })
 }
 
 /// The payments of this service and the provider that moves their money.
@@ -161,7 +186,7 @@ impl Payments {
 
         let request = ChargeRequest {
             idempotency_key: current.id.clone(),
-            amount: current.value.amount.clone(),
+            amount: current.value.amount,
             card_number: card.clone(),
         };
         match self.provider.charge(request).await {
@@ -190,7 +215,11 @@ impl Payments {
         card: &CardNumber,
         correlation_id: &str,
     ) -> Result<Versioned<Payment>, PaymentError> {
-        for _ in 0..WRITE_ATTEMPTS {
+        // Someone may write something else meanwhile (a redelivered stock.reserved, say);
+        // our claim is checked again on each re-read. A claim that keeps losing stays and
+        // runs out; a retry asks the provider again with the same idempotency key and
+        // gets this same answer.
+        retrying(|| async {
             let current = self.get(id).await?.ok_or(PaymentError::Superseded)?;
             let still_ours = current.value.status == PaymentStatus::Pending
                 && current
@@ -220,7 +249,7 @@ impl Payments {
                         payment_id: current.id.clone(),
                         order_id: p.order_id.clone(),
                         user_id: p.user_id.clone(),
-                        amount: p.amount.clone(),
+                        amount: p.amount,
                     };
                     (next, Envelope::new(&completed, correlation_id))
                 }
@@ -241,52 +270,39 @@ impl Payments {
                     (next, Envelope::new(&failed, correlation_id))
                 }
             };
-            match self
-                .outbox
+            self.outbox
                 .commit(vec![PAYMENTS.update(&current, &next)], vec![event])
-                .await
-            {
-                Ok(()) => return Ok(stored(current, next)),
-                // Someone wrote something else (a redelivered stock.reserved, say); our
-                // claim is checked again on the re-read.
-                Err(StoreError::VersionConflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        // The claim stays and runs out; a retry asks the provider again with the same
-        // idempotency key and gets this same answer.
-        Err(PaymentError::Busy)
+                .await?;
+            Ok(stored(current, next))
+        })
+        .await
     }
 
     /// Ends our charge attempt without a result, so the customer can try again now
     /// rather than after the lease.
     async fn release(&self, id: &str, attempt_id: &str) {
-        for _ in 0..WRITE_ATTEMPTS {
-            let current = match self.get(id).await {
-                Ok(Some(current)) => current,
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!(payment_id = %id, error = %e, "cannot release a charge attempt; it ends with its lease");
-                    return;
+        let released = WRITE_RETRY
+            .run(|| async {
+                let Some(current) = self.get(id).await? else {
+                    return Ok(());
+                };
+                if current.value.charge_attempt.as_ref().map(|a| a.id.as_str()) != Some(attempt_id)
+                {
+                    return Ok(());
                 }
-            };
-            if current.value.charge_attempt.as_ref().map(|a| a.id.as_str()) != Some(attempt_id) {
-                return;
+                let mut released = current.value.clone();
+                released.charge_attempt = None;
+                self.store()
+                    .commit(vec![PAYMENTS.update(&current, &released)])
+                    .await
+            })
+            .await;
+        match released {
+            // Still racing after every try: the attempt ends with its lease all the same.
+            Err(e) if !e.is_lost_race() => {
+                tracing::warn!(payment_id = %id, error = %e, "cannot release a charge attempt; it ends with its lease");
             }
-            let mut released = current.value.clone();
-            released.charge_attempt = None;
-            match self
-                .store()
-                .commit(vec![PAYMENTS.update(&current, &released)])
-                .await
-            {
-                Ok(()) => return,
-                Err(StoreError::VersionConflict { .. }) => continue,
-                Err(e) => {
-                    tracing::warn!(payment_id = %id, error = %e, "cannot release a charge attempt; it ends with its lease");
-                    return;
-                }
-            }
+            _ => {}
         }
     }
 
@@ -295,7 +311,7 @@ impl Payments {
         let request = RefundRequest {
             idempotency_key: refund_key(&payment.id),
             charge_reference: Some(charge_reference.to_owned()),
-            amount: payment.value.amount.clone(),
+            amount: payment.value.amount,
         };
         match self.provider.refund(request).await {
             Ok(RefundOutcome::Refunded { reference }) => tracing::warn!(
@@ -325,7 +341,7 @@ impl Payments {
         let request = RefundRequest {
             idempotency_key: refund_key(&current.id),
             charge_reference: current.value.provider_reference.clone(),
-            amount: current.value.amount.clone(),
+            amount: current.value.amount,
         };
         let reference = match self.provider.refund(request).await {
             Ok(RefundOutcome::Refunded { reference }) => reference,
@@ -348,7 +364,7 @@ impl Payments {
             payment_id: current.id.clone(),
             order_id: next.order_id.clone(),
             user_id: next.user_id.clone(),
-            amount: next.amount.clone(),
+            amount: next.amount,
         };
         Ok((next, refunded))
     }
@@ -359,25 +375,20 @@ impl Payments {
         id: &str,
         correlation_id: &str,
     ) -> Result<Option<Versioned<Payment>>, PaymentError> {
-        for _ in 0..WRITE_ATTEMPTS {
+        // On a lost race, re-read: if the race was another refund, the next round answers
+        // 409; the provider saw the same idempotency key and refunded once.
+        retrying(|| async {
             let Some(current) = self.get(id).await? else {
                 return Ok(None);
             };
             let (next, refunded) = self.refund(&current, "refunded by an admin").await?;
             let event = Envelope::new(&refunded, correlation_id);
-            match self
-                .outbox
+            self.outbox
                 .commit(vec![PAYMENTS.update(&current, &next)], vec![event])
-                .await
-            {
-                Ok(()) => return Ok(Some(stored(current, next))),
-                // Re-read: if the race was another refund, the next round answers 409;
-                // the provider saw the same idempotency key and refunded once.
-                Err(StoreError::VersionConflict { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(PaymentError::Busy)
+                .await?;
+            Ok(Some(stored(current, next)))
+        })
+        .await
     }
 }
 

@@ -10,7 +10,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 pub use routes::ProductView;
 
@@ -23,7 +23,6 @@ pub const SERVICE: ServiceDef = ServiceDef::new("product", 8083, store::COLLECTI
 /// Starts its consumers (and background tasks) and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
     Box::pin(async move {
-        let ctx = runtime.context().clone();
         let outbox = runtime.outbox().clone();
         runtime
             .consume(
@@ -31,10 +30,7 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
                 Arc::new(events::StockEvents(outbox.clone())),
             )
             .await?;
-        let (api, openapi) = routes::router(routes::ProductState {
-            outbox,
-            verifier: ctx.verifier.clone(),
-        });
-        Ok(Api::new(api, &openapi))
+        let verifier = runtime.context().verifier.clone();
+        Ok(routes::api(routes::ProductState { outbox, verifier }))
     })
 }

@@ -13,7 +13,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The shipping service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("shipping", 8087, store::COLLECTIONS, wire).public(
@@ -24,7 +24,6 @@ pub const SERVICE: ServiceDef = ServiceDef::new("shipping", 8087, store::COLLECT
 /// Starts its consumers (and background tasks) and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
     Box::pin(async move {
-        let ctx = runtime.context().clone();
         let outbox = runtime.outbox().clone();
         runtime
             .consume(
@@ -32,10 +31,7 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
                 Arc::new(events::ShippingEvents(outbox.clone())),
             )
             .await?;
-        let (api, openapi) = routes::router(routes::ShippingState {
-            outbox,
-            verifier: ctx.verifier.clone(),
-        });
-        Ok(Api::new(api, &openapi))
+        let verifier = runtime.context().verifier.clone();
+        Ok(routes::api(routes::ShippingState { outbox, verifier }))
     })
 }

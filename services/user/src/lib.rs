@@ -9,7 +9,7 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{Api, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The user service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("user", 8082, store::COLLECTIONS, wire).public(
@@ -20,15 +20,11 @@ pub const SERVICE: ServiceDef = ServiceDef::new("user", 8082, store::COLLECTIONS
 /// Starts its consumers (and background tasks) and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
     Box::pin(async move {
-        let ctx = runtime.context().clone();
         let outbox = runtime.outbox().clone();
         runtime
             .consume(events::TOPICS, Arc::new(events::UserEvents(outbox.clone())))
             .await?;
-        let (api, openapi) = routes::router(routes::UserState {
-            outbox,
-            verifier: ctx.verifier.clone(),
-        });
-        Ok(Api::new(api, &openapi))
+        let verifier = runtime.context().verifier.clone();
+        Ok(routes::api(routes::UserState { outbox, verifier }))
     })
 }

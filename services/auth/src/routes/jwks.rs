@@ -18,7 +18,6 @@ struct Jwks {
 #[utoipa::path(
     get,
     path = "/api/v1/auth/jwks",
-    tag = "auth",
     responses((status = 200, description = "Signing keys", body = Jwks))
 )]
 pub async fn jwks(State(state): State<AuthState>) -> Json<JwkSet> {

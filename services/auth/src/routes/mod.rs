@@ -1,7 +1,5 @@
-use axum::Router;
-use service_kit::ErrorBody;
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use service_kit::{Api, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 use crate::state::AuthState;
 
@@ -9,25 +7,19 @@ mod jwks;
 mod register;
 mod session;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "auth-service",
-        version = "1",
-        description = "Accounts, sessions and the public keys access tokens are checked with."
-    ),
-    components(schemas(ErrorBody)),
-    tags((name = "auth", description = "Registration, login and token rotation"))
-)]
-struct ApiDoc;
+const DOC: ApiDoc = ApiDoc {
+    title: "auth-service",
+    description: "Accounts, sessions and the public keys access tokens are checked with.",
+    tag: ("auth", "Registration, login and token rotation"),
+};
 
-pub fn router(state: AuthState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api(state: AuthState) -> Api {
+    let routes = DOC
+        .routes()
         .routes(routes!(register::register))
         .routes(routes!(session::login))
         .routes(routes!(session::refresh))
         .routes(routes!(session::logout))
-        .routes(routes!(jwks::jwks))
-        .with_state(state)
-        .split_for_parts()
+        .routes(routes!(jwks::jwks));
+    DOC.api(routes.with_state(state))
 }

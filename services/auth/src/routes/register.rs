@@ -1,7 +1,10 @@
 use axum::{Json, extract::State, http::StatusCode};
 use event_contracts::Role;
 use serde::{Deserialize, Serialize};
-use service_kit::{ApiError, ApiJson, CorrelationId, ErrorBody, openapi::RoleSchema};
+use service_kit::{
+    ApiError, ApiJson, CorrelationId, ErrorBody,
+    openapi::{MalformedJson, RoleSchema},
+};
 use utoipa::ToSchema;
 
 use crate::{
@@ -32,13 +35,12 @@ pub struct Account {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/register",
-    tag = "auth",
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "Account created", body = Account),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 409, description = "Email already registered", body = ErrorBody),
         (status = 422, description = "Invalid email or password", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn register(

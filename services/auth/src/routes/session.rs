@@ -1,6 +1,6 @@
 use axum::{Json, extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
-use service_kit::{ApiError, ApiJson, ErrorBody};
+use service_kit::{ApiError, ApiJson, ErrorBody, openapi::MalformedJson};
 use utoipa::ToSchema;
 
 use crate::{
@@ -59,13 +59,12 @@ fn pair(state: &AuthState, session: &Session) -> TokenPair {
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
-    tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Email or password is wrong", body = ErrorBody),
         (status = 422, description = "A field is missing", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn login(
@@ -105,13 +104,12 @@ pub async fn login(
 #[utoipa::path(
     post,
     path = "/api/v1/auth/refresh",
-    tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = TokenPair),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Refresh token refused", body = ErrorBody),
         (status = 422, description = "A field is missing", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn refresh(
@@ -168,13 +166,12 @@ pub async fn refresh(
 #[utoipa::path(
     post,
     path = "/api/v1/auth/logout",
-    tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 204, description = "Session revoked"),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
         (status = 401, description = "Refresh token refused", body = ErrorBody),
         (status = 422, description = "A field is missing", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn logout(

@@ -3,9 +3,9 @@ use axum::{
     extract::{Path, State},
     http::StatusCode,
 };
-use serde::{Deserialize, Serialize};
 use money::Money;
-use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody};
+use serde::{Deserialize, Serialize};
+use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, openapi::MalformedJson};
 use utoipa::ToSchema;
 
 use event_bus::BoxError;
@@ -195,11 +195,9 @@ async fn apply(
 #[utoipa::path(
     get,
     path = "/api/v1/cart",
-    tag = "cart",
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "The cart (empty if nothing was ever added). Products that left the catalog are not shown.", body = CartView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 422, description = "The cart cannot be totalled: a product in it changed currency, or the total overflows; `details.product_id` names the line to change or remove", body = ErrorBody),
     )
 )]
@@ -221,17 +219,15 @@ pub async fn get_cart(
 #[utoipa::path(
     post,
     path = "/api/v1/cart/items",
-    tag = "cart",
     security(("bearerAuth" = [])),
     request_body = AddItem,
     responses(
         (status = 200, description = "The cart after the addition", body = CartView),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 409, description = "The cart kept changing concurrently; retry", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "`quantity` is not 1 to 1000 (after adding to what the cart holds), or `product_id` names no product in the catalog, is priced in another currency than the cart, or would be the 101st product; an unknown field is refused too. `details.field` names the field", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn add_item(
@@ -253,19 +249,17 @@ pub async fn add_item(
 #[utoipa::path(
     patch,
     path = "/api/v1/cart/items/{product_id}",
-    tag = "cart",
     security(("bearerAuth" = [])),
     params(("product_id" = String, Path, description = "A product in the cart")),
     request_body = SetQuantity,
     responses(
         (status = 200, description = "The cart after the change", body = CartView),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The product is not in the cart", body = ErrorBody),
         (status = 409, description = "The cart kept changing concurrently; retry", body = ErrorBody),
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "`quantity` is not 1 to 1000 (remove the line to drop the product), or the cart cannot be totalled (`details.product_id` names the line)", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn update_item(
@@ -288,12 +282,10 @@ pub async fn update_item(
 #[utoipa::path(
     delete,
     path = "/api/v1/cart/items/{product_id}",
-    tag = "cart",
     security(("bearerAuth" = [])),
     params(("product_id" = String, Path, description = "A product in the cart")),
     responses(
         (status = 204, description = "Removed; `GET /api/v1/cart` shows the rest"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "The product is not in the cart", body = ErrorBody),
         (status = 409, description = "The cart kept changing concurrently; retry", body = ErrorBody),
     )

@@ -32,13 +32,11 @@ pub struct CheckoutAccepted {
 #[utoipa::path(
     post,
     path = "/api/v1/cart/checkout",
-    tag = "cart",
     security(("bearerAuth" = [])),
     responses(
         (status = 202, description = "Checkout taken; the order appears at `Location` once the order service has it",
             body = CheckoutAccepted,
             headers(("Location" = String, description = "/api/v1/orders/{order_id}"))),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 409, description = "The cart is empty, or it changed (or was checked out) concurrently", body = ErrorBody),
         (status = 422, description = "The cart cannot be totalled: a product in it changed currency, or the total overflows; `details.product_id` names the line", body = ErrorBody),
     )

@@ -1,12 +1,11 @@
 use std::{future::Future, sync::Arc};
 
-use axum::Router;
+use axum::extract::FromRef;
 use doc_store::{DocumentStore, StoreError};
 use event_bus::{BoxError, Outbox, retry_on_conflict};
 use serde_json::json;
-use service_kit::{ApiError, ErrorBody, TokenVerifier, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use service_kit::{Api, ApiError, TokenVerifier, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 use crate::domain::{CartError, PricingError};
 
@@ -14,7 +13,7 @@ mod cart;
 mod checkout;
 
 /// What the cart routes share: the outbox (and through it the store) and the verifier.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct CartState {
     pub outbox: Outbox,
     pub verifier: Arc<TokenVerifier>,
@@ -26,34 +25,21 @@ impl CartState {
     }
 }
 
-impl axum::extract::FromRef<CartState> for Arc<TokenVerifier> {
-    fn from_ref(state: &CartState) -> Self {
-        state.verifier.clone()
-    }
-}
+const DOC: ApiDoc = ApiDoc {
+    title: "cart-service",
+    description: "Each customer's own cart, priced from the current catalog, and checkout. \
+                  Every route acts on the caller's cart; there is no cart id.",
+    tag: ("cart", "The caller's cart and checkout"),
+};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "cart-service",
-        version = "1",
-        description = "Each customer's own cart, priced from the current catalog, and checkout. \
-                       Every route acts on the caller's cart; there is no cart id."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
-    tags((name = "cart", description = "The caller's cart and checkout"))
-)]
-struct ApiDoc;
-
-pub fn router(state: CartState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api(state: CartState) -> Api {
+    let routes = DOC
+        .routes()
         .routes(routes!(cart::get_cart))
         .routes(routes!(cart::add_item))
         .routes(routes!(cart::update_item, cart::remove_item))
-        .routes(routes!(checkout::checkout))
-        .with_state(state)
-        .split_for_parts()
+        .routes(routes!(checkout::checkout));
+    DOC.api(routes.with_state(state))
 }
 
 impl From<CartError> for ApiError {

@@ -1,42 +1,28 @@
 use std::sync::Arc;
 
-use axum::Router;
+use axum::extract::FromRef;
 use doc_store::DocumentStore;
-use service_kit::{ErrorBody, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 mod notifications;
 
 /// What the notification routes share: the store (read only) and the token verifier.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct NotificationState {
     pub store: Arc<dyn DocumentStore>,
-    pub verifier: Arc<service_kit::TokenVerifier>,
+    pub verifier: Arc<TokenVerifier>,
 }
 
-impl axum::extract::FromRef<NotificationState> for Arc<service_kit::TokenVerifier> {
-    fn from_ref(state: &NotificationState) -> Self {
-        state.verifier.clone()
-    }
-}
+const DOC: ApiDoc = ApiDoc {
+    title: "notification-service",
+    description: "In-app notifications about customers' orders, payments and shipments.",
+    tag: ("notifications", "The caller's own notifications"),
+};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "notification-service",
-        version = "1",
-        description = "In-app notifications about customers' orders, payments and shipments."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
-    tags((name = "notifications", description = "The caller's own notifications"))
-)]
-struct ApiDoc;
-
-pub fn router(state: NotificationState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(notifications::list_notifications))
-        .with_state(state)
-        .split_for_parts()
+pub fn api(state: NotificationState) -> Api {
+    let routes = DOC
+        .routes()
+        .routes(routes!(notifications::list_notifications));
+    DOC.api(routes.with_state(state))
 }

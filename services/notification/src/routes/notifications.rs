@@ -3,6 +3,7 @@ use doc_store::{Query, SortOrder};
 use serde::Serialize;
 use service_kit::{
     ApiError, ApiQuery, AuthUser, ErrorBody,
+    openapi::PagingRefused,
     paging::{PageParams, PageRequest, Paged},
 };
 use utoipa::ToSchema;
@@ -50,15 +51,12 @@ impl From<Notification> for NotificationView {
 #[utoipa::path(
     get,
     path = "/api/v1/notifications",
-    tag = "notifications",
     security(("bearerAuth" = [])),
     params(PageParams),
     responses(
         (status = 200, description = "A page of the caller's notifications", body = Paged<NotificationView>),
-        (status = 400, description = "Bad query string", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 422, description = "Paging out of range", body = ErrorBody),
         (status = 503, description = "Signing keys or storage unavailable; retry later", body = ErrorBody),
+        PagingRefused,
     )
 )]
 pub async fn list_notifications(
@@ -68,10 +66,10 @@ pub async fn list_notifications(
 ) -> Result<Json<Paged<NotificationView>>, ApiError> {
     let request = PageRequest::try_from(params)?;
     // The store breaks ties in `created_at` by id, so pages never overlap or skip.
-    let query = Query::eq("user_id", user.id.as_str())
-        .sort_by("created_at", SortOrder::Desc)
-        .page(request.skip(), request.per_page);
-    let page = NOTIFICATIONS.find(state.store.as_ref(), &query).await?;
-    let items = page.items.into_iter().map(|n| n.value.into()).collect();
-    Ok(Json(Paged::new(items, request, page.total)))
+    let query = Query::eq("user_id", user.id.as_str()).sort_by("created_at", SortOrder::Desc);
+    let page = Paged::find(state.store.as_ref(), NOTIFICATIONS, query, request, |n| {
+        n.value.into()
+    })
+    .await?;
+    Ok(Json(page))
 }

@@ -1,46 +1,33 @@
 use std::sync::Arc;
 
-use axum::{Router, extract::FromRef};
+use axum::extract::FromRef;
 use event_bus::Outbox;
-use service_kit::{ErrorBody, TokenVerifier, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 mod orders;
 
-#[derive(Clone)]
+/// What the order routes share: the outbox (and through it the store) and the verifier.
+#[derive(Clone, FromRef)]
 pub struct OrderState {
     pub outbox: Outbox,
     pub verifier: Arc<TokenVerifier>,
 }
 
-impl FromRef<OrderState> for Arc<TokenVerifier> {
-    fn from_ref(state: &OrderState) -> Self {
-        state.verifier.clone()
-    }
-}
+const DOC: ApiDoc = ApiDoc {
+    title: "order-service",
+    description: "Orders and their lifecycle: pending, paid, awaiting_shipment, delivered, \
+                  completed; return_requested, returned, refunded; cancelled.",
+    tag: ("orders", "A customer's orders; admins see every order"),
+};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "order-service",
-        version = "1",
-        description = "Orders and their lifecycle: pending, paid, awaiting_shipment, delivered, \
-                       completed; return_requested, returned, refunded; cancelled."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
-    tags((name = "orders", description = "A customer's orders; admins see every order"))
-)]
-struct ApiDoc;
-
-pub fn router(state: OrderState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api(state: OrderState) -> Api {
+    let routes = DOC
+        .routes()
         .routes(routes!(orders::list))
         .routes(routes!(orders::get_one))
         .routes(routes!(orders::cancel))
         .routes(routes!(orders::accept))
-        .routes(routes!(orders::request_return))
-        .with_state(state)
-        .split_for_parts()
+        .routes(routes!(orders::request_return));
+    DOC.api(routes.with_state(state))
 }

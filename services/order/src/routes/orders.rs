@@ -2,12 +2,14 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use doc_store::{Query, SortOrder, StoreError, Versioned};
+use doc_store::{SortOrder, StoreError, Versioned};
+use event_bus::ConflictRetry;
 use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
-    paging::{PageParams, PageRequest, Paged},
+    openapi::PagingRefused,
+    paging::{PageParams, PageRequest, Paged, visible_to},
     timestamp,
 };
 use utoipa::{IntoParams, ToSchema};
@@ -101,14 +103,11 @@ pub struct OrderQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/orders",
-    tag = "orders",
     security(("bearerAuth" = [])),
     params(OrderQuery),
     responses(
         (status = 200, description = "A page of orders", body = Paged<OrderView>),
-        (status = 400, description = "Bad query string", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 422, description = "Paging out of range", body = ErrorBody),
+        PagingRefused,
     )
 )]
 pub async fn list(
@@ -120,10 +119,7 @@ pub async fn list(
         page: query.page,
         per_page: query.per_page,
     })?;
-    let mut filter = Query::all();
-    if !user.is_admin() {
-        filter = filter.and_eq("user_id", user.id.as_str());
-    }
+    let mut filter = visible_to(&user, "user_id");
     if let Some(status) = query.status {
         filter = filter.and_eq(
             "status",
@@ -131,12 +127,16 @@ pub async fn list(
         );
     }
     // Order ids are UUID v7, so id order is creation order.
-    let filter = filter
-        .sort_by("_id", SortOrder::Desc)
-        .page(request.skip(), request.per_page);
-    let page = ORDERS.find(state.outbox.store(), &filter).await?;
-    let items = page.items.into_iter().map(OrderView::from).collect();
-    Ok(Json(Paged::new(items, request, page.total)))
+    let filter = filter.sort_by("_id", SortOrder::Desc);
+    let page = Paged::find(
+        state.outbox.store(),
+        ORDERS,
+        filter,
+        request,
+        OrderView::from,
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// The order if the caller owns it (or is an admin); otherwise 404, so that other
@@ -157,12 +157,10 @@ async fn visible(
 #[utoipa::path(
     get,
     path = "/api/v1/orders/{id}",
-    tag = "orders",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Order id (from the checkout answer)")),
     responses(
         (status = 200, description = "The order", body = OrderView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order, or not yet placed (checkout is asynchronous)", body = ErrorBody),
     )
 )]
@@ -184,51 +182,61 @@ async fn act(
     correlation: &str,
     refusal: &str,
 ) -> Result<Json<OrderView>, ApiError> {
-    for _ in 0..5 {
-        let current = ORDERS
-            .get(state.outbox.store(), id)
-            .await?
-            .filter(|o| o.value.user_id == user.id)
-            .ok_or_else(|| ApiError::not_found("no such order"))?;
-        let (writes, events, next) = match plan(&current, trigger, Origin::Request(correlation)) {
-            Ok(planned) => planned,
-            Err(Step::Refuse | Step::Ignore | Step::TooEarly) => {
-                return Err(ApiError::conflict(format!(
-                    "{refusal}; the order is {}",
-                    serde_json::to_value(current.value.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                ))
-                .with_details(serde_json::json!({ "status": current.value.status })));
-            }
-            Err(Step::To(_)) => unreachable!("plan returns Ok for a move"),
-        };
-        match state.outbox.commit(writes, events).await {
-            Ok(()) => {
-                return Ok(Json(OrderView::from(Versioned {
-                    id: current.id,
-                    version: current.version + 1,
-                    value: next,
-                })));
-            }
-            Err(StoreError::VersionConflict { .. }) => continue,
-            Err(e) => return Err(e.into()),
+    // The outer error is the store's (a lost race is tried again); the inner result is
+    // the answer to the request.
+    let retry = ConflictRetry {
+        attempts: 5,
+        spread: false,
+    };
+    let answer = retry
+        .run(|| async {
+            let Some(current) = ORDERS
+                .get(state.outbox.store(), id)
+                .await?
+                .filter(|o| o.value.user_id == user.id)
+            else {
+                return Ok(Err(ApiError::not_found("no such order")));
+            };
+            let planned = plan(&current, trigger, Origin::Request(correlation));
+            let (writes, events, next) = match planned {
+                Ok(planned) => planned,
+                Err(Step::Refuse | Step::Ignore | Step::TooEarly) => {
+                    return Ok(Err(ApiError::conflict(format!(
+                        "{refusal}; the order is {}",
+                        serde_json::to_value(current.value.status)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    ))
+                    .with_details(serde_json::json!({ "status": current.value.status }))));
+                }
+                Err(Step::To(_)) => unreachable!("plan returns Ok for a move"),
+            };
+            state.outbox.commit(writes, events).await?;
+            Ok(Ok(Json(OrderView::from(Versioned {
+                id: current.id,
+                version: current.version + 1,
+                value: next,
+            }))))
+        })
+        .await;
+    match answer {
+        Ok(answer) => answer,
+        Err(StoreError::VersionConflict { .. }) => {
+            Err(ApiError::conflict("the order keeps changing; retry"))
         }
+        Err(e) => Err(e.into()),
     }
-    Err(ApiError::conflict("the order keeps changing; retry"))
 }
 
 /// Cancels an order that is still pending (not yet paid).
 #[utoipa::path(
     post,
     path = "/api/v1/orders/{id}/cancel",
-    tag = "orders",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Order id")),
     responses(
         (status = 200, description = "Cancelled", body = OrderView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order of yours", body = ErrorBody),
         (status = 409, description = "The order is no longer pending", body = ErrorBody),
     )
@@ -254,12 +262,10 @@ pub async fn cancel(
 #[utoipa::path(
     post,
     path = "/api/v1/orders/{id}/accept",
-    tag = "orders",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Order id")),
     responses(
         (status = 200, description = "Completed", body = OrderView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order of yours", body = ErrorBody),
         (status = 409, description = "The order is not delivered", body = ErrorBody),
     )
@@ -285,12 +291,10 @@ pub async fn accept(
 #[utoipa::path(
     post,
     path = "/api/v1/orders/{id}/return",
-    tag = "orders",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Order id")),
     responses(
         (status = 200, description = "Return requested", body = OrderView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such order of yours", body = ErrorBody),
         (status = 409, description = "The order is not delivered", body = ErrorBody),
     )

@@ -1,46 +1,32 @@
 use std::sync::Arc;
 
-use axum::{Router, extract::FromRef};
-use service_kit::{ErrorBody, TokenVerifier, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use axum::extract::FromRef;
+use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 use crate::payments::Payments;
 
 mod payments;
 
 /// What the payment routes share: the payments (store, outbox, provider) and the verifier.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct ApiState {
     pub payments: Payments,
     pub verifier: Arc<TokenVerifier>,
 }
 
-impl FromRef<ApiState> for Arc<TokenVerifier> {
-    fn from_ref(state: &ApiState) -> Self {
-        state.verifier.clone()
-    }
-}
+const DOC: ApiDoc = ApiDoc {
+    title: "payment-service",
+    description: "One payment per order: customers pay their own, admins see all and refund.",
+    tag: ("payments", "Paying for orders, and refunds"),
+};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "payment-service",
-        version = "1",
-        description = "One payment per order: customers pay their own, admins see all and refund."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
-    tags((name = "payments", description = "Paying for orders, and refunds"))
-)]
-struct ApiDoc;
-
-pub fn router(state: ApiState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api(state: ApiState) -> Api {
+    let routes = DOC
+        .routes()
         .routes(routes!(payments::list_payments))
         .routes(routes!(payments::get_payment))
         .routes(routes!(payments::pay))
-        .routes(routes!(payments::refund))
-        .with_state(state)
-        .split_for_parts()
+        .routes(routes!(payments::refund));
+    DOC.api(routes.with_state(state))
 }

@@ -2,12 +2,13 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use doc_store::{Query, SortOrder, Versioned};
+use doc_store::{SortOrder, Versioned};
 use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     AdminUser, ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody,
-    paging::{PageParams, PageRequest, Paged},
+    openapi::{MalformedJson, NotAdmin, PagingRefused},
+    paging::{PageParams, PageRequest, Paged, visible_to},
     timestamp,
 };
 use utoipa::{IntoParams, ToSchema};
@@ -120,18 +121,30 @@ fn no_such_payment() -> ApiError {
     ApiError::not_found("no such payment")
 }
 
+/// The payment if the caller owns it (or is an admin); otherwise 404, so that other
+/// people's payment ids are not confirmed to exist.
+async fn visible(
+    state: &ApiState,
+    user: &AuthUser,
+    id: &str,
+) -> Result<Versioned<Payment>, ApiError> {
+    state
+        .payments
+        .get(id)
+        .await?
+        .filter(|p| user.may_access(&p.value.user_id))
+        .ok_or_else(no_such_payment)
+}
+
 /// The caller's payments, or every payment for an admin; newest first.
 #[utoipa::path(
     get,
     path = "/api/v1/payments",
-    tag = "payments",
     security(("bearerAuth" = [])),
     params(PageParams, PaymentFilter),
     responses(
         (status = 200, description = "A page of payments, newest first", body = Paged<PaymentView>),
-        (status = 400, description = "Bad query string", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 422, description = "Paging out of range", body = ErrorBody),
+        PagingRefused,
     )
 )]
 pub async fn list_payments(
@@ -141,32 +154,31 @@ pub async fn list_payments(
     ApiQuery(filter): ApiQuery<PaymentFilter>,
 ) -> Result<Json<Paged<PaymentView>>, ApiError> {
     let request = PageRequest::try_from(paging)?;
-    let mut query = Query::all();
-    if !user.is_admin() {
-        query = query.and_eq("user_id", user.id.as_str());
-    }
+    let mut query = visible_to(&user, "user_id");
     if let Some(order_id) = filter.order_id {
         query = query.and_eq("order_id", order_id);
     }
     // Ids are UUID v7, so id order is creation order.
-    let query = query
-        .sort_by("_id", SortOrder::Desc)
-        .page(request.skip(), request.per_page);
-    let page = PAYMENTS.find(state.payments.store(), &query).await?;
-    let items = page.items.into_iter().map(PaymentView::from).collect();
-    Ok(Json(Paged::new(items, request, page.total)))
+    let query = query.sort_by("_id", SortOrder::Desc);
+    let page = Paged::find(
+        state.payments.store(),
+        PAYMENTS,
+        query,
+        request,
+        PaymentView::from,
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// One payment, to its owner or an admin.
 #[utoipa::path(
     get,
     path = "/api/v1/payments/{id}",
-    tag = "payments",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Payment id")),
     responses(
         (status = 200, description = "The payment", body = PaymentView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such payment, or not yours", body = ErrorBody),
     )
 )]
@@ -175,13 +187,7 @@ pub async fn get_payment(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<PaymentView>, ApiError> {
-    let payment = state
-        .payments
-        .get(&id)
-        .await?
-        .filter(|p| user.may_access(&p.value.user_id))
-        .ok_or_else(no_such_payment)?;
-    Ok(Json(payment.into()))
+    Ok(Json(visible(&state, &user, &id).await?.into()))
 }
 
 /// Pays for the order with a card. A declined card is an answer, not an error: 200 with
@@ -190,20 +196,18 @@ pub async fn get_payment(
 #[utoipa::path(
     post,
     path = "/api/v1/payments/{id}/pay",
-    tag = "payments",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Payment id")),
     request_body = PayRequest,
     responses(
         (status = 200, description = "The provider answered: the payment is `completed`, or `failed` with the reason", body = PaymentView),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "An admin cannot pay a customer's payment", body = ErrorBody),
         (status = 404, description = "No such payment, or not yours", body = ErrorBody),
         (status = 409, description = "Not pending, not payable yet (stock not reserved), or being paid right now", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "card_number is not 13 to 19 digits, or an unknown field was sent", body = ErrorBody),
         (status = 502, description = "The payment provider did not answer; the payment is still pending", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn pay(
@@ -215,12 +219,7 @@ pub async fn pay(
 ) -> Result<Json<PaymentView>, ApiError> {
     let card = CardNumber::parse(&request.card_number)
         .map_err(|message| ApiError::invalid("card_number", message))?;
-    let payment = state
-        .payments
-        .get(&id)
-        .await?
-        .filter(|p| user.may_access(&p.value.user_id))
-        .ok_or_else(no_such_payment)?;
+    let payment = visible(&state, &user, &id).await?;
     if payment.value.user_id != user.id {
         // Only an admin gets this far with someone else's payment.
         return Err(ApiError::forbidden(
@@ -240,16 +239,14 @@ pub async fn pay(
 #[utoipa::path(
     post,
     path = "/api/v1/payments/{id}/refund",
-    tag = "payments",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Payment id")),
     responses(
         (status = 200, description = "Refunded", body = PaymentView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such payment", body = ErrorBody),
         (status = 409, description = "The payment is not completed", body = ErrorBody),
         (status = 502, description = "The payment provider did not refund; the payment is still completed", body = ErrorBody),
+        NotAdmin,
     )
 )]
 pub async fn refund(

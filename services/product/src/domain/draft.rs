@@ -1,5 +1,4 @@
 use money::Money;
-use service_kit::ApiError;
 
 /// The largest stock count one product may hold; far above any real shelf, far below
 /// what would overflow a reservation.
@@ -23,41 +22,64 @@ pub struct ProductPatch {
     pub stock: Option<u32>,
 }
 
-pub fn name(value: &str) -> Result<String, ApiError> {
+/// A product field that breaks its rule; the route layer names the field in the
+/// error's `details`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    #[error("name must be 1 to 200 characters")]
+    Name,
+    #[error("description must be at most 2000 characters")]
+    Description,
+    #[error("stock must be 0 to {MAX_STOCK}")]
+    Stock,
+}
+
+impl FieldError {
+    /// The request field at fault, as the client spelled it.
+    pub fn field(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Description => "description",
+            Self::Stock => "stock",
+        }
+    }
+}
+
+pub fn name(value: &str) -> Result<String, FieldError> {
     let name = value.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid(
-            "name",
-            "name must be 1 to 200 characters",
-        ));
+        return Err(FieldError::Name);
     }
     Ok(name.to_owned())
 }
 
-pub fn description(value: &str) -> Result<String, ApiError> {
+pub fn description(value: &str) -> Result<String, FieldError> {
     let text = value.trim();
     if text.chars().count() > 2000 {
-        return Err(ApiError::invalid(
-            "description",
-            "description must be at most 2000 characters",
-        ));
+        return Err(FieldError::Description);
     }
     Ok(text.to_owned())
 }
 
-pub fn stock(value: i64) -> Result<u32, ApiError> {
+pub fn stock(value: i64) -> Result<u32, FieldError> {
     u32::try_from(value)
         .ok()
         .filter(|s| *s <= MAX_STOCK)
-        .ok_or_else(|| ApiError::invalid("stock", format!("stock must be 0 to {MAX_STOCK}")))
+        .ok_or(FieldError::Stock)
 }
 
 #[cfg(test)]
 mod tests {
+    use service_kit::ApiError;
+
     use super::*;
 
-    fn field(e: ApiError) -> String {
-        e.body().details["field"].as_str().unwrap().to_owned()
+    /// The field named in the error a client gets, through the route layer's mapping.
+    fn field(e: FieldError) -> String {
+        ApiError::from(e).body().details["field"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     #[test]

@@ -4,7 +4,7 @@ mod draft;
 
 /// Field-by-field validation of requests, each error naming its field.
 pub mod fields {
-    pub use super::draft::{description, name, stock};
+    pub use super::draft::{FieldError, description, name, stock};
 }
 mod stock;
 

@@ -1,48 +1,42 @@
 use std::sync::Arc;
 
-use axum::{Router, extract::FromRef};
+use axum::extract::FromRef;
 use event_bus::Outbox;
-use service_kit::{ErrorBody, TokenVerifier, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 mod products;
 
 pub use products::ProductView;
 
-#[derive(Clone)]
+/// What the product routes share: the outbox (and through it the store) and the verifier.
+#[derive(Clone, FromRef)]
 pub struct ProductState {
     pub outbox: Outbox,
     pub verifier: Arc<TokenVerifier>,
 }
 
-impl FromRef<ProductState> for Arc<TokenVerifier> {
-    fn from_ref(state: &ProductState) -> Self {
-        state.verifier.clone()
-    }
-}
+const DOC: ApiDoc = ApiDoc {
+    title: "product-service",
+    description: "The catalog: products, prices and stock.",
+    tag: ("products", "Catalog; customers may sell their own products"),
+};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "product-service",
-        version = "1",
-        description = "The catalog: products, prices and stock."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
-    tags((name = "products", description = "Catalog; customers may sell their own products"))
-)]
-struct ApiDoc;
-
-pub fn router(state: ProductState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api(state: ProductState) -> Api {
+    let routes = DOC
+        .routes()
         .routes(routes!(products::list, products::create))
         .routes(routes!(
             products::get_one,
             products::update,
             products::remove
-        ))
-        .with_state(state)
-        .split_for_parts()
+        ));
+    DOC.api(routes.with_state(state))
+}
+
+/// A field that breaks its rule is a 422 naming the field.
+impl From<crate::domain::fields::FieldError> for service_kit::ApiError {
+    fn from(e: crate::domain::fields::FieldError) -> Self {
+        service_kit::ApiError::invalid(e.field(), e.to_string())
+    }
 }

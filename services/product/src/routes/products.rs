@@ -10,7 +10,8 @@ use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody,
-    paging::{PageRequest, Paged},
+    openapi::{MalformedJson, PagingRefused},
+    paging::{PageParams, PageRequest, Paged},
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -70,15 +71,10 @@ pub struct ProductChanges {
     pub stock: Option<i64>,
 }
 
+/// Filters of the catalog, besides paging.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct CatalogQuery {
-    /// 1-based page number.
-    #[param(minimum = 1, default = 1)]
-    pub page: Option<u64>,
-    /// Items per page, 1 to 100.
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    pub per_page: Option<u64>,
+pub struct CatalogFilter {
     /// Only products whose name contains this text, ignoring case.
     pub name: Option<String>,
 }
@@ -87,44 +83,43 @@ pub struct CatalogQuery {
 #[utoipa::path(
     get,
     path = "/api/v1/products",
-    tag = "products",
-    params(CatalogQuery),
+    params(PageParams, CatalogFilter),
     responses(
         (status = 200, description = "A page of products", body = Paged<ProductView>),
-        (status = 400, description = "Bad query string", body = ErrorBody),
-        (status = 422, description = "Paging out of range", body = ErrorBody),
+        PagingRefused,
     )
 )]
 pub async fn list(
     State(state): State<ProductState>,
-    ApiQuery(query): ApiQuery<CatalogQuery>,
+    ApiQuery(paging): ApiQuery<PageParams>,
+    ApiQuery(filter): ApiQuery<CatalogFilter>,
 ) -> Result<Json<Paged<ProductView>>, ApiError> {
-    let request = PageRequest::try_from(service_kit::paging::PageParams {
-        page: query.page,
-        per_page: query.per_page,
-    })?;
-    let mut filter = Query::all();
-    if let Some(name) = query
+    let request = PageRequest::try_from(paging)?;
+    let mut query = Query::all();
+    if let Some(name) = filter
         .name
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        filter = filter.and_contains("name", name);
+        query = query.and_contains("name", name);
     }
-    let filter = filter
-        .sort_by("name", SortOrder::Asc)
-        .page(request.skip(), request.per_page);
-    let page = PRODUCTS.find(state.outbox.store(), &filter).await?;
-    let items = page.items.into_iter().map(ProductView::from).collect();
-    Ok(Json(Paged::new(items, request, page.total)))
+    let query = query.sort_by("name", SortOrder::Asc);
+    let page = Paged::find(
+        state.outbox.store(),
+        PRODUCTS,
+        query,
+        request,
+        ProductView::from,
+    )
+    .await?;
+    Ok(Json(page))
 }
 
 /// One product; anyone may look.
 #[utoipa::path(
     get,
     path = "/api/v1/products/{id}",
-    tag = "products",
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 200, description = "The product", body = ProductView),
@@ -146,15 +141,13 @@ pub async fn get_one(
 #[utoipa::path(
     post,
     path = "/api/v1/products",
-    tag = "products",
     security(("bearerAuth" = [])),
     request_body = NewProduct,
     responses(
         (status = 201, description = "Created", body = ProductView,
          headers(("location" = String, description = "URL of the new product"))),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn create(
@@ -232,18 +225,16 @@ async fn owned(
 #[utoipa::path(
     patch,
     path = "/api/v1/products/{id}",
-    tag = "products",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Product id")),
     request_body = ProductChanges,
     responses(
         (status = 200, description = "Updated", body = ProductView),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not the owner or an admin", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "Changed concurrently; retry", body = ErrorBody),
         (status = 422, description = "A field is invalid", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn update(
@@ -305,12 +296,10 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/api/v1/products/{id}",
-    tag = "products",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Product id")),
     responses(
         (status = 204, description = "Removed"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 403, description = "Not the owner or an admin", body = ErrorBody),
         (status = 404, description = "No such product", body = ErrorBody),
         (status = 409, description = "Changed concurrently; retry", body = ErrorBody),

@@ -1,45 +1,31 @@
 use std::sync::Arc;
 
-use axum::Router;
+use axum::extract::FromRef;
 use event_bus::Outbox;
-use service_kit::{ErrorBody, openapi::BearerAuth};
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 mod shipments;
 
 /// What the shipping routes share: the outbox (and through it the store) and the verifier.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct ShippingState {
     pub outbox: Outbox,
-    pub verifier: Arc<service_kit::TokenVerifier>,
+    pub verifier: Arc<TokenVerifier>,
 }
 
-impl axum::extract::FromRef<ShippingState> for Arc<service_kit::TokenVerifier> {
-    fn from_ref(state: &ShippingState) -> Self {
-        state.verifier.clone()
-    }
-}
+const DOC: ApiDoc = ApiDoc {
+    title: "shipping-service",
+    description: "One shipment per order: customers follow theirs; admins record deliveries and returns.",
+    tag: ("shipments", "Shipments of orders, their status and history"),
+};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "shipping-service",
-        version = "1",
-        description = "One shipment per order: customers follow theirs; admins record deliveries and returns."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
-    tags((name = "shipments", description = "Shipments of orders, their status and history"))
-)]
-struct ApiDoc;
-
-pub fn router(state: ShippingState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api(state: ShippingState) -> Api {
+    let routes = DOC
+        .routes()
         .routes(routes!(shipments::list_shipments))
         .routes(routes!(shipments::get_shipment))
         .routes(routes!(shipments::deliver_shipment))
-        .routes(routes!(shipments::return_shipment))
-        .with_state(state)
-        .split_for_parts()
+        .routes(routes!(shipments::return_shipment));
+    DOC.api(routes.with_state(state))
 }

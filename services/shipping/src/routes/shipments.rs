@@ -2,12 +2,13 @@ use axum::{
     Json,
     extract::{Path, State},
 };
-use doc_store::{Query, SortOrder};
+use doc_store::SortOrder;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use service_kit::{
     AdminUser, ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
-    paging::{PageParams, PageRequest, Paged},
+    openapi::{NotAdmin, PagingRefused},
+    paging::{PageParams, PageRequest, Paged, visible_to},
     timestamp,
 };
 use time::OffsetDateTime;
@@ -79,15 +80,12 @@ fn no_such_shipment() -> ApiError {
 #[utoipa::path(
     get,
     path = "/api/v1/shipments",
-    tag = "shipments",
     security(("bearerAuth" = [])),
     params(PageParams, ShipmentFilter),
     responses(
         (status = 200, description = "A page of shipments", body = Paged<ShipmentView>),
-        (status = 400, description = "Bad query string", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 422, description = "Paging out of range", body = ErrorBody),
         (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+        PagingRefused,
     )
 )]
 pub async fn list_shipments(
@@ -97,36 +95,26 @@ pub async fn list_shipments(
     ApiQuery(filter): ApiQuery<ShipmentFilter>,
 ) -> Result<Json<Paged<ShipmentView>>, ApiError> {
     let request = PageRequest::try_from(paging)?;
-    let mut query = if user.is_admin() {
-        Query::all()
-    } else {
-        Query::eq("user_id", user.id.as_str())
-    };
+    let mut query = visible_to(&user, "user_id");
     if let Some(order_id) = filter.order_id {
         query = query.and_eq("order_id", order_id);
     }
-    let query = query
-        .sort_by("created_at", SortOrder::Desc)
-        .page(request.skip(), request.per_page);
-    let page = SHIPMENTS.find(state.outbox.store(), &query).await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|s| ShipmentView::new(s.id, s.value))
-        .collect();
-    Ok(Json(Paged::new(items, request, page.total)))
+    let query = query.sort_by("created_at", SortOrder::Desc);
+    let page = Paged::find(state.outbox.store(), SHIPMENTS, query, request, |s| {
+        ShipmentView::new(s.id, s.value)
+    })
+    .await?;
+    Ok(Json(page))
 }
 
 /// One shipment, for its customer or an admin.
 #[utoipa::path(
     get,
     path = "/api/v1/shipments/{id}",
-    tag = "shipments",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Shipment id")),
     responses(
         (status = 200, description = "Shipment with its status history", body = ShipmentView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No such shipment, or not the caller's", body = ErrorBody),
         (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
     )
@@ -149,16 +137,14 @@ pub async fn get_shipment(
 #[utoipa::path(
     post,
     path = "/api/v1/shipments/{id}/deliver",
-    tag = "shipments",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Shipment id")),
     responses(
         (status = 200, description = "Delivered shipment", body = ShipmentView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such shipment", body = ErrorBody),
         (status = 409, description = "Not awaiting delivery (`details.status` says what it is), or changed concurrently", body = ErrorBody),
         (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+        NotAdmin,
     )
 )]
 pub async fn deliver_shipment(
@@ -182,16 +168,14 @@ pub async fn deliver_shipment(
 #[utoipa::path(
     post,
     path = "/api/v1/shipments/{id}/return",
-    tag = "shipments",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "Shipment id")),
     responses(
         (status = 200, description = "Returned shipment", body = ShipmentView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such shipment", body = ErrorBody),
         (status = 409, description = "No return is open (`details.status` says what it is), or changed concurrently", body = ErrorBody),
         (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+        NotAdmin,
     )
 )]
 pub async fn return_shipment(

@@ -7,6 +7,7 @@ use doc_store::{Query, SortOrder};
 use event_contracts::{Envelope, UserDeleted};
 use service_kit::{
     AdminUser, ApiError, ApiQuery, CorrelationId, ErrorBody,
+    openapi::{NotAdmin, PagingRefused},
     paging::{PageParams, PageRequest, Paged},
 };
 
@@ -17,15 +18,12 @@ use crate::store::PROFILES;
 #[utoipa::path(
     get,
     path = "/api/v1/users",
-    tag = "users",
     security(("bearerAuth" = [])),
     params(PageParams),
     responses(
         (status = 200, description = "A page of profiles", body = Paged<ProfileView>),
-        (status = 400, description = "Bad query string", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
-        (status = 422, description = "Paging out of range", body = ErrorBody),
+        NotAdmin,
+        PagingRefused,
     )
 )]
 pub async fn list_users(
@@ -34,32 +32,26 @@ pub async fn list_users(
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Paged<ProfileView>>, ApiError> {
     let request = PageRequest::try_from(params)?;
-    let query = Query::all()
-        // User ids are UUID v7 from registration: id order is sign-up order (sorting the
-        // RFC 3339 text would misorder times whose fractions drop trailing zeros).
-        .sort_by("_id", SortOrder::Asc)
-        .page(request.skip(), request.per_page);
-    let page = PROFILES.find(state.outbox.store(), &query).await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|p| ProfileView::new(p.id, p.value))
-        .collect();
-    Ok(Json(Paged::new(items, request, page.total)))
+    // User ids are UUID v7 from registration: id order is sign-up order (sorting the
+    // RFC 3339 text would misorder times whose fractions drop trailing zeros).
+    let query = Query::all().sort_by("_id", SortOrder::Asc);
+    let page = Paged::find(state.outbox.store(), PROFILES, query, request, |p| {
+        ProfileView::new(p.id, p.value)
+    })
+    .await?;
+    Ok(Json(page))
 }
 
 /// One user's profile.
 #[utoipa::path(
     get,
     path = "/api/v1/users/{id}",
-    tag = "users",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 200, description = "Profile", body = ProfileView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        NotAdmin,
     )
 )]
 pub async fn get_user(
@@ -79,15 +71,13 @@ pub async fn get_user(
 #[utoipa::path(
     delete,
     path = "/api/v1/users/{id}",
-    tag = "users",
     security(("bearerAuth" = [])),
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "An admin cannot delete their own account", body = ErrorBody),
+        NotAdmin,
     )
 )]
 pub async fn delete_user(

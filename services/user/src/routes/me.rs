@@ -2,9 +2,9 @@ use axum::{Json, extract::State};
 use doc_store::{Query, SortOrder};
 use money::Money;
 use serde::{Deserialize, Serialize};
-use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, openapi::RoleSchema};
 use service_kit::{
-    ApiQuery,
+    ApiError, ApiJson, ApiQuery, AuthUser, ErrorBody,
+    openapi::{MalformedJson, PagingRefused, RoleSchema},
     paging::{PageParams, PageRequest, Paged},
 };
 use utoipa::ToSchema;
@@ -28,14 +28,11 @@ pub struct OwnedProductView {
 #[utoipa::path(
     get,
     path = "/api/v1/users/me/products",
-    tag = "users",
     security(("bearerAuth" = [])),
     params(PageParams),
     responses(
         (status = 200, description = "A page of the caller's products", body = Paged<OwnedProductView>),
-        (status = 400, description = "Bad query string", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
-        (status = 422, description = "Paging out of range", body = ErrorBody),
+        PagingRefused,
     )
 )]
 pub async fn my_products(
@@ -46,20 +43,17 @@ pub async fn my_products(
     let request = PageRequest::try_from(params)?;
     let query = Query::eq("owner_id", user.id.as_str())
         .and_eq("removed", false)
-        .sort_by("name", SortOrder::Asc)
-        .page(request.skip(), request.per_page);
-    let page = OWNED_PRODUCTS.find(state.outbox.store(), &query).await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|p| OwnedProductView {
+        .sort_by("name", SortOrder::Asc);
+    let page = Paged::find(state.outbox.store(), OWNED_PRODUCTS, query, request, |p| {
+        OwnedProductView {
             id: p.id,
             name: p.value.name,
             price: p.value.price,
             stock: p.value.stock,
-        })
-        .collect();
-    Ok(Json(Paged::new(items, request, page.total)))
+        }
+    })
+    .await?;
+    Ok(Json(page))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,11 +96,9 @@ pub struct ProfileUpdate {
 #[utoipa::path(
     get,
     path = "/api/v1/users/me",
-    tag = "users",
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "Profile", body = ProfileView),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No profile yet (registration still propagating) or account deleted", body = ErrorBody),
     )
 )]
@@ -125,16 +117,14 @@ pub async fn get_me(
 #[utoipa::path(
     patch,
     path = "/api/v1/users/me",
-    tag = "users",
     security(("bearerAuth" = [])),
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "Updated profile", body = ProfileView),
-        (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Not logged in", body = ErrorBody),
         (status = 404, description = "No profile for this account", body = ErrorBody),
         (status = 409, description = "Changed concurrently; retry", body = ErrorBody),
         (status = 422, description = "A field is invalid or may not be changed", body = ErrorBody),
+        MalformedJson,
     )
 )]
 pub async fn update_me(

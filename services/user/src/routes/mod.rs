@@ -1,45 +1,39 @@
-use axum::Router;
-use event_bus::Outbox;
-use service_kit::{ErrorBody, openapi::BearerAuth};
 use std::sync::Arc;
-use utoipa::OpenApi;
-use utoipa_axum::{router::OpenApiRouter, routes};
+
+use axum::extract::FromRef;
+use event_bus::Outbox;
+use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use utoipa_axum::routes;
 
 mod admin;
 mod me;
 
 /// What the user routes share: the outbox (and through it the store) and the verifier.
-#[derive(Clone)]
+#[derive(Clone, FromRef)]
 pub struct UserState {
     pub outbox: Outbox,
-    pub verifier: Arc<service_kit::TokenVerifier>,
+    pub verifier: Arc<TokenVerifier>,
 }
 
-impl axum::extract::FromRef<UserState> for Arc<service_kit::TokenVerifier> {
-    fn from_ref(state: &UserState) -> Self {
-        state.verifier.clone()
-    }
-}
+const DOC: ApiDoc = ApiDoc {
+    title: "user-service",
+    description: "Profiles of registered users; admins inspect and delete accounts.",
+    tag: ("users", "Profiles and account administration"),
+};
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "user-service",
-        version = "1",
-        description = "Profiles of registered users; admins inspect and delete accounts."
-    ),
-    modifiers(&BearerAuth),
-    components(schemas(ErrorBody)),
-    tags((name = "users", description = "Profiles and account administration"))
-)]
-struct ApiDoc;
-
-pub fn router(state: UserState) -> (Router, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+pub fn api(state: UserState) -> Api {
+    let routes = DOC
+        .routes()
         .routes(routes!(me::get_me, me::update_me))
         .routes(routes!(me::my_products))
         .routes(routes!(admin::list_users))
-        .routes(routes!(admin::get_user, admin::delete_user))
-        .with_state(state)
-        .split_for_parts()
+        .routes(routes!(admin::get_user, admin::delete_user));
+    DOC.api(routes.with_state(state))
+}
+
+/// A refused profile text is a 422 naming its field.
+impl From<crate::domain::ProfileTextError> for service_kit::ApiError {
+    fn from(e: crate::domain::ProfileTextError) -> Self {
+        service_kit::ApiError::invalid(e.field(), e.to_string())
+    }
 }
