@@ -5,12 +5,11 @@
 
 use std::{
     collections::BTreeMap,
-    net::TcpStream,
     path::PathBuf,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
+use local_processes::Tansu;
 use rdkafka::{
     ClientConfig, Message, Offset, TopicPartitionList,
     consumer::{BaseConsumer, Consumer},
@@ -21,10 +20,7 @@ use rdkafka::{
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct Broker {
-    binary: PathBuf,
-    storage: String,
-    port: u16,
-    child: Option<Child>,
+    tansu: Tansu,
 }
 
 impl Broker {
@@ -38,63 +34,25 @@ impl Broker {
             );
             return None;
         };
-        let mut broker = Self {
-            binary: binary.into(),
-            storage: storage.to_owned(),
-            port: crate::system::free_ports(1)[0],
-            child: None,
-        };
-        broker.restart();
-        Some(broker)
+        // tansu logs to stdout; SHOP_TEST_TANSU_LOG_DIR keeps it, for a failure's story.
+        let log_dir = std::env::var_os("SHOP_TEST_TANSU_LOG_DIR").map(PathBuf::from);
+        let tansu = Tansu::start(binary, storage, log_dir).expect("tansu starts");
+        Some(Self { tansu })
     }
 
     /// `host:port` for `bootstrap.servers`.
     pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.tansu.address()
     }
 
     /// SIGKILL: the broker dies as in a crash, with connections open.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
+        self.tansu.kill();
     }
 
     /// Starts the broker again on the same port and storage, and waits until it listens.
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "the broker is running");
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        // tansu logs to stdout; SHOP_TEST_TANSU_LOG_DIR keeps it, for a failure's story.
-        let log = match std::env::var_os("SHOP_TEST_TANSU_LOG_DIR") {
-            Some(dir) => Stdio::from(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(PathBuf::from(dir).join(format!("tansu-{}.log", self.port)))
-                    .expect("the tansu log file opens"),
-            ),
-            None => Stdio::null(),
-        };
-        let mut child = Command::new(&self.binary)
-            .args(["broker", "--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
-            // By environment, not argument: a storage URL may hold a password, and any
-            // local user can read a process's arguments.
-            .env("STORAGE_ENGINE", &self.storage)
-            .stdin(Stdio::null())
-            .stdout(log)
-            .spawn()
-            .expect("tansu starts");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("tansu exited before listening: {status}");
-            }
-            assert!(Instant::now() < deadline, "tansu did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.child = Some(child);
+        self.tansu.restart().expect("tansu starts again");
     }
 
     fn client(&self) -> ClientConfig {
@@ -303,10 +261,4 @@ fn watermarks(
         }
     }
     marks
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }

@@ -23,8 +23,7 @@ async fn restarting_the_broker_during_checkouts_loses_no_order() {
     let Some(mut broker) = Broker::start(&postgres) else {
         return;
     };
-    let data = tempfile::tempdir().unwrap();
-    let system = System::start(&broker.address(), data.path());
+    let system = System::start(&broker);
     let target = Target::remote(&system.gateway());
     let admin = target.admin().await.unwrap();
     let product = admin

@@ -9,8 +9,7 @@ async fn a_consumer_killed_mid_flow_and_restarted_finishes_every_order_exactly_o
     let Some(broker) = Broker::start("memory://tansu/") else {
         return;
     };
-    let data = tempfile::tempdir().unwrap();
-    let mut system = System::start(&broker.address(), data.path());
+    let mut system = System::start(&broker);
     let target = Target::remote(&system.gateway());
     let admin = target.admin().await.unwrap();
     let product = admin

@@ -3,10 +3,7 @@ use std::time::Duration;
 use e2e::Target;
 use serde_json::json;
 
-use crate::{
-    broker::Broker,
-    system::{SERVICES, System},
-};
+use crate::{broker::Broker, system::System};
 
 const APPROVED: &str = "4242424242424242";
 const DECLINED: &str = "4000000000000002";
@@ -20,8 +17,7 @@ async fn the_same_events_delivered_twice_change_nothing_twice() {
     let Some(broker) = Broker::start("memory://tansu/") else {
         return;
     };
-    let data = tempfile::tempdir().unwrap();
-    let system = System::start(&broker.address(), data.path());
+    let system = System::start(&broker);
     let target = Target::remote(&system.gateway());
     let admin = target.admin().await.unwrap();
     let mug = admin
@@ -58,7 +54,7 @@ async fn the_same_events_delivered_twice_change_nothing_twice() {
         .unwrap();
     admin.receive_return(&cat, &returned).await.unwrap();
 
-    broker.wait_until_consumed(&SERVICES).await;
+    broker.wait_until_consumed(&system.names()).await;
     let customers = [&ada, &bob, &cat];
     let before = admin.snapshot(&customers, &[&mug]).await.unwrap();
     assert_eq!(
@@ -86,7 +82,7 @@ async fn the_same_events_delivered_twice_change_nothing_twice() {
         );
     }
     eprintln!("delivered again: {copied:?}");
-    broker.wait_until_consumed(&SERVICES).await;
+    broker.wait_until_consumed(&system.names()).await;
     // Effects of a duplicate would show through the API a moment after its commit.
     tokio::time::sleep(Duration::from_millis(500)).await;
 

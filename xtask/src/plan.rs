@@ -1,0 +1,155 @@
+//! The test plan: what `xtask test` runs, in which order, on which broker, store and
+//! processes; and what it reports as skipped when a part cannot run here.
+
+use anyhow::bail;
+
+use crate::{
+    broker::{Broker, install_tansu},
+    cargo::{cargo, check},
+    containers::{Containers, docker_available},
+    postgres::Postgres,
+    system::System,
+    tally::{Tally, count_tests, run_nextest},
+};
+
+/// End-to-end scenarios that always build their own in-process system; the distributed
+/// pass leaves them out rather than run them twice.
+const IN_PROCESS_SCENARIOS: &str = "test(/redelivery|restart|too_many_logins/)";
+
+pub fn test(in_process_only: bool, args: &[String]) -> anyhow::Result<()> {
+    let mut tally = Tally::default();
+    let result = run_all(in_process_only, args, &mut tally);
+    // Last, after the broker and the services have stopped: one line for the whole run.
+    println!("{tally}");
+    result
+}
+
+fn has_nextest() -> bool {
+    cargo()
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow::Result<()> {
+    if !has_nextest() {
+        bail!("cargo-nextest is needed: cargo install cargo-nextest --locked");
+    }
+    // nextest does not run doc tests; run them first so that a test runner's summary
+    // closes the output.
+    let status = cargo().args(["test", "--workspace", "--doc"]).status()?;
+    check("cargo test --doc", status)?;
+
+    let broker = if in_process_only {
+        eprintln!("xtask: --in-process-only: the Kafka suite will say SKIPPED");
+        None
+    } else {
+        Some(Broker::start()?)
+    };
+    let mut run = cargo();
+    run.args(["nextest", "run", "--workspace", "--no-fail-fast"])
+        .args(args);
+    // The fault tests run after, each on a broker of its own.
+    let mut excluded = vec!["(package(shop) and binary(faults))"];
+    // The MongoDB adapter's conformance suite needs a MongoDB: the one at
+    // SHOP_TEST_MONGODB_URI, or one testcontainers starts where Docker runs.
+    if std::env::var_os("SHOP_TEST_MONGODB_URI").is_some() {
+        eprintln!("xtask: MongoDB conformance suite: against SHOP_TEST_MONGODB_URI");
+    } else if docker_available() {
+        eprintln!("xtask: MongoDB conformance suite: on a replica set from testcontainers");
+    } else {
+        eprintln!(
+            "xtask: MongoDB conformance suite: SKIPPED (no SHOP_TEST_MONGODB_URI is set and \
+             no Docker engine runs here for testcontainers); set SHOP_TEST_MONGODB_URI to a \
+             replica set to run it"
+        );
+        excluded.push("(package(doc-store-mongo) and binary(conformance))");
+        // nextest leaves a filtered-out binary out of its count; count its checks here
+        // so the run's last line reports them as skipped.
+        tally.skipped += count_tests(&["-p", "doc-store-mongo", "-E", "binary(conformance)"])?;
+    }
+    // nextest ORs several -E filters, so the exclusions go in one expression.
+    run.arg("-E")
+        .arg(format!("not ({})", excluded.join(" or ")));
+    if let Some(broker) = &broker {
+        run.env("SHOP_TEST_KAFKA_BROKERS", broker.address());
+    }
+    check("cargo nextest run (in-process)", run_nextest(run, tally)?)?;
+
+    let Some(tansu) = broker else {
+        return Ok(());
+    };
+
+    eprintln!("xtask: fault tests, each on a tansu broker of its own");
+    {
+        let mut faults = cargo();
+        faults
+            .args(["nextest", "run", "-p", "shop", "--test", "faults"])
+            // Each test runs ten processes; one at a time keeps their timing honest.
+            .args(["--no-fail-fast", "--test-threads", "1"])
+            .env("SHOP_TEST_TANSU", install_tansu()?);
+        let _postgres = match Postgres::start()? {
+            Ok((cluster, url)) => {
+                faults.env("SHOP_TEST_TANSU_POSTGRES", url);
+                Some(cluster)
+            }
+            Err(why) => {
+                eprintln!("xtask: the broker-restart fault test will say SKIPPED: {why}");
+                None
+            }
+        };
+        check(
+            "cargo nextest run (fault tests)",
+            run_nextest(faults, tally)?,
+        )?;
+    }
+    eprintln!("xtask: end-to-end scenarios again, on nine processes over Kafka (tansu)");
+    {
+        let (_system, gateway) = System::start(&tansu.address(), &[("SHOP_STORAGE", "memory")])?;
+        run_e2e(
+            &gateway,
+            "distributed, Kafka (tansu), embedded store",
+            tally,
+        )?;
+    }
+    drop(tansu);
+    if docker_available() {
+        eprintln!(
+            "xtask: end-to-end scenarios a third time, on nine processes with MongoDB and \
+             Kafka from testcontainers"
+        );
+        let (_containers, mongodb, kafka) = Containers::start()?;
+        let (_system, gateway) = System::start(
+            &kafka,
+            &[("SHOP_STORAGE", "mongodb"), ("SHOP_MONGODB_URI", &mongodb)],
+        )?;
+        run_e2e(
+            &gateway,
+            "distributed, MongoDB and Kafka (testcontainers)",
+            tally,
+        )
+    } else {
+        eprintln!(
+            "xtask: end-to-end scenarios on MongoDB and Kafka from testcontainers: SKIPPED \
+             (no Docker engine runs here: no DOCKER_HOST, no /var/run/docker.sock); they ran \
+             above on Kafka (tansu) with the embedded store"
+        );
+        tally.skipped += count_tests(&["-p", "e2e", "-E", &format!("not {IN_PROCESS_SCENARIOS}")])?;
+        Ok(())
+    }
+}
+
+/// The end-to-end scenarios (those that can run against a remote system) through the
+/// gateway at `gateway`.
+fn run_e2e(gateway: &str, what: &str, tally: &mut Tally) -> anyhow::Result<()> {
+    let mut e2e = cargo();
+    e2e.args(["nextest", "run", "-p", "e2e", "--no-fail-fast", "-E"])
+        .arg(format!("not {IN_PROCESS_SCENARIOS}"))
+        .env("E2E_BASE_URL", gateway)
+        .env("E2E_ADMIN_EMAIL", "admin@shop.test")
+        .env("E2E_ADMIN_PASSWORD", "admin password for e2e");
+    check(
+        &format!("cargo nextest run -p e2e ({what})"),
+        run_nextest(e2e, tally)?,
+    )
+}
