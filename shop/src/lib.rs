@@ -203,6 +203,9 @@ mod tests {
         let settings = settings(Settings::from_pairs([("order_port", "9005")]).unwrap());
         assert_eq!(settings.port(order_service::SERVICE.name), 9005);
         assert_eq!(settings.port(gateway_service::SERVICE.name), 8080);
-        assert_eq!(settings.url(auth_service::SERVICE.name), "http://127.0.0.1:8081");
+        assert_eq!(
+            settings.url(auth_service::SERVICE.name),
+            "http://127.0.0.1:8081"
+        );
     }
 }

@@ -2,7 +2,7 @@ use std::marker::PhantomData;
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::{Document, DocumentStore, Page, Query, StoreError, Write};
+use crate::{CollectionSpec, Document, DocumentStore, Page, Query, StoreError, Write};
 
 /// A document decoded into its domain type, with the version a guarded write needs.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +36,20 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
 
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// What a service declares about this collection at start-up, so that its name is
+    /// written once, here, and not again in the service's list of specs.
+    pub const fn spec(
+        &self,
+        unique: &'static [&'static str],
+        indexed: &'static [&'static str],
+    ) -> CollectionSpec {
+        CollectionSpec {
+            name: self.name,
+            unique,
+            indexed,
+        }
     }
 
     pub async fn get(

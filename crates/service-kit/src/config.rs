@@ -342,6 +342,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment's error
     fn service_ports_and_urls_come_from_their_variables_and_longer_names_stay_settings() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SHOP_ORDER_PORT", "9005");
@@ -351,7 +352,10 @@ mod tests {
             let s = Settings::load().unwrap();
             assert_eq!(s.port(ServiceName::new("order")), 9005);
             assert_eq!(s.url(AUTH), "http://auth.internal");
-            assert_eq!(s.payment_provider_url.as_deref(), Some("http://psp.example"));
+            assert_eq!(
+                s.payment_provider_url.as_deref(),
+                Some("http://psp.example")
+            );
             assert!(!s.urls.contains_key("payment_provider"));
             Ok(())
         });

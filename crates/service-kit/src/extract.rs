@@ -9,6 +9,8 @@ use axum::{
     extract::{FromRef, FromRequest, FromRequestParts, Request},
     http::{HeaderMap, header, request::Parts},
 };
+use doc_store::DocumentStore;
+use event_bus::Outbox;
 use event_contracts::Role;
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -198,6 +200,21 @@ where
         let token = bearer_token(parts)?
             .ok_or_else(|| ApiError::unauthorized("missing bearer access token"))?;
         verify(parts, state, token).await
+    }
+}
+
+/// The state of a service whose routes write through its outbox: the outbox (and
+/// through it the store) and the verifier that [`AuthUser`] checks tokens with.
+#[derive(Clone, FromRef)]
+pub struct OutboxState {
+    pub outbox: Outbox,
+    pub verifier: Arc<TokenVerifier>,
+}
+
+impl OutboxState {
+    /// The store the outbox commits to, for reads and writes that announce nothing.
+    pub fn store(&self) -> &dyn DocumentStore {
+        self.outbox.store()
     }
 }
 

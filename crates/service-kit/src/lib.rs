@@ -21,7 +21,9 @@ pub mod token;
 
 pub use config::Settings;
 pub use error::{ApiError, ErrorBody, ErrorCode};
-pub use extract::{AdminUser, ApiJson, ApiQuery, AuthUser, CorrelationId, MaybeAuthUser};
+pub use extract::{
+    AdminUser, ApiJson, ApiQuery, AuthUser, CorrelationId, MaybeAuthUser, OutboxState,
+};
 pub use runtime::{Running, ServiceContext, ServiceRuntime};
 pub use service::{Api, PublicApi, ServiceDef, ServiceName, Wiring};
 pub use token::{AccessClaims, TokenSigner, TokenVerifier};

@@ -11,7 +11,7 @@ use utoipa::{
         tag::TagBuilder,
     },
 };
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
 use crate::{ErrorBody, service::Api};
 
@@ -29,19 +29,18 @@ pub struct ApiDoc {
 }
 
 impl ApiDoc {
-    /// A router that documents the routes added to it in this document; [`ApiDoc::api`]
-    /// finishes it.
-    pub fn routes<S>(&self) -> OpenApiRouter<S>
+    /// The service's API: its `routes`, each from `utoipa_axum::routes!`, given `state`,
+    /// and their document, with what every operation shares added: the service's tag,
+    /// and [`BearerAuth`].
+    pub fn api<S>(&self, state: S, routes: impl IntoIterator<Item = UtoipaMethodRouter<S>>) -> Api
     where
         S: Send + Sync + Clone + 'static,
     {
-        OpenApiRouter::with_openapi(self.document())
-    }
-
-    /// The service's API: `routes` (given their state) and their document, with what
-    /// every operation shares added: the service's tag, and [`BearerAuth`].
-    pub fn api(&self, routes: OpenApiRouter) -> Api {
-        let (router, mut openapi) = routes.split_for_parts();
+        let routes = routes.into_iter().fold(
+            OpenApiRouter::with_openapi(self.document()),
+            OpenApiRouter::routes,
+        );
+        let (router, mut openapi) = routes.with_state(state).split_for_parts();
         let (tag, _) = self.tag;
         for item in openapi.paths.paths.values_mut() {
             for operation in operations(item) {

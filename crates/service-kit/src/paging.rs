@@ -1,5 +1,5 @@
-//! `?page=&per_page=` on list routes, what a caller may list, and the page envelope
-//! every list answers with.
+//! `?page=&per_page=` on list routes, what a caller may list or look at, and the page
+//! envelope every list answers with.
 
 use doc_store::{Collection, DocumentStore, Query, Versioned};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -99,6 +99,28 @@ pub fn visible_to(user: &AuthUser, owner_field: &str) -> Query {
     } else {
         Query::eq(owner_field, user.id.as_str())
     }
+}
+
+/// Document `id` of `collection` if `user` may see it: it is theirs by `owner`, or they
+/// are an admin. Anyone else gets `not_found`, as for a missing one, so that other
+/// people's ids are not confirmed to exist. The one-document counterpart of
+/// [`visible_to`].
+pub async fn get_visible<D>(
+    store: &dyn DocumentStore,
+    collection: Collection<D>,
+    id: &str,
+    user: &AuthUser,
+    owner: impl FnOnce(&D) -> &str,
+    not_found: impl FnOnce() -> ApiError,
+) -> Result<Versioned<D>, ApiError>
+where
+    D: Serialize + DeserializeOwned,
+{
+    collection
+        .get(store, id)
+        .await?
+        .filter(|d| user.may_access(owner(&d.value)))
+        .ok_or_else(not_found)
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@ use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    Settings, TokenVerifier,
+    OutboxState, Settings, TokenVerifier,
     health::{ReadinessCheck, StoreReady},
     http,
-    service::{Api, ServiceDef, ServiceName},
+    service::{Api, ServiceDef, ServiceName, Wiring},
 };
 
 /// Everything a service is given by the process that hosts it.
@@ -163,6 +163,25 @@ impl ServiceRuntime {
             .await?;
         self.tasks.push(task);
         Ok(())
+    }
+
+    /// The whole wiring of a service whose event handler holds only its outbox and whose
+    /// routes take an [`OutboxState`]: consumes `topics` with `handler(outbox)` and
+    /// returns `api(state)`. Most services are this; one that needs more (keys, a
+    /// provider, a dispatcher) writes its wiring out.
+    pub fn wire_with_outbox<H: EventHandler + 'static>(
+        &mut self,
+        topics: &'static [&'static str],
+        handler: fn(Outbox) -> H,
+        api: fn(OutboxState) -> Api,
+    ) -> Wiring<'_> {
+        Box::pin(async move {
+            let outbox = self.outbox().clone();
+            self.consume(topics, Arc::new(handler(outbox.clone())))
+                .await?;
+            let verifier = self.ctx.verifier.clone();
+            Ok(api(OutboxState { outbox, verifier }))
+        })
     }
 
     /// The whole HTTP service: `api` behind the ops routes, the service's metrics and

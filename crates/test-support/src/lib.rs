@@ -135,6 +135,29 @@ impl TestResponse {
         assert_error_shape(&self.body);
         self.body["code"].as_str().unwrap()
     }
+
+    /// Asserts a refusal: the status, then the error code (and with it the error shape).
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.error_code(), code);
+    }
+}
+
+/// The string `field` of each object in the JSON array `items`, in order: the ids,
+/// names or statuses of a page or a history, to compare with the ones a test expects.
+pub fn field_of_each<'a>(items: &'a Value, field: &str) -> Vec<&'a str> {
+    let items = items
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {items}"));
+    items
+        .iter()
+        .map(|item| {
+            item[field]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {field}: {item}"))
+        })
+        .collect()
 }
 
 /// Checks the body is `{code, message, details}` and nothing else.

@@ -14,8 +14,8 @@ use serde_json::Value;
 use service_kit::{ServiceContext, ServiceDef, ServiceRuntime, Settings};
 
 use crate::{
-    OpenApiContract, Recorded, TestResponse, TestTokens, call, eventually, memory_context,
-    record_events,
+    OpenApiContract, Recorded, TestResponse, TestTokens, assert_matches_committed, call,
+    committed_contract, eventually, memory_context, record_events,
 };
 
 /// A running service under test. Its consumers and outbox relay run as long as it lives:
@@ -32,6 +32,8 @@ pub struct TestService {
     /// Every event published on the observed topics, in order, each checked against its
     /// contract schema; stays empty when no topic is observed.
     pub published: Recorded,
+    /// What was started, for its committed OpenAPI contract.
+    service: &'static ServiceDef,
     _runtime: ServiceRuntime,
 }
 
@@ -81,6 +83,7 @@ impl TestService {
             ctx,
             tokens,
             published,
+            service,
             _runtime: runtime,
         }
     }
@@ -106,9 +109,23 @@ impl TestService {
         response
     }
 
+    /// [`Self::send`] without a body, as the holder of `token`.
+    pub async fn send_as(&self, method: Method, uri: &str, token: &str) -> TestResponse {
+        self.send(method, uri, Some(token), None).await
+    }
+
     /// `GET /openapi.json`, as a client reads the document the service serves.
     pub async fn served_openapi(&self) -> TestResponse {
         call(Method::GET, "/openapi.json").send(&self.router).await
+    }
+
+    /// Asserts that `GET /openapi.json` answers 200 with the service's committed contract
+    /// (with `SHOP_BLESS=1`, rewrites the contract instead; see
+    /// [`assert_matches_committed`]).
+    pub async fn assert_serves_committed_contract(&self) {
+        let served = self.served_openapi().await;
+        assert_eq!(served.status, 200);
+        assert_matches_committed(&served.body, &committed_contract(self.service));
     }
 
     /// Publishes the events on the bus, as their producers' relays would.

@@ -46,19 +46,7 @@ pub const REFRESH_TOKENS: Collection<RefreshToken> = Collection::new("refresh_to
 pub const SIGNING_KEYS: Collection<SigningKey> = Collection::new("signing_keys");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    CollectionSpec {
-        name: "credentials",
-        unique: &["email"],
-        indexed: &[],
-    },
-    CollectionSpec {
-        name: "refresh_tokens",
-        unique: &[],
-        indexed: &["user_id", "family_id"],
-    },
-    CollectionSpec {
-        name: "signing_keys",
-        unique: &[],
-        indexed: &[],
-    },
+    CREDENTIALS.spec(&["email"], &[]),
+    REFRESH_TOKENS.spec(&[], &["user_id", "family_id"]),
+    SIGNING_KEYS.spec(&[], &[]),
 ];

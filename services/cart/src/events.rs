@@ -34,24 +34,14 @@ impl EventHandler for CartEvents {
     async fn handle(&self, event: &Envelope) -> Result<(), BoxError> {
         match event.event_type.as_str() {
             ProductCreated::TYPE => {
-                let created: ProductCreated = event.decode()?;
-                let product = CatalogProduct {
-                    name: created.name,
-                    owner_id: created.owner_id,
-                    price: created.price,
-                };
-                self.product_listed(event, &created.product_id, product)
-                    .await
+                let p: ProductCreated = event.decode()?;
+                let product = CatalogProduct::new(p.name, p.owner_id, p.price);
+                self.product_listed(event, &p.product_id, product).await
             }
             ProductUpdated::TYPE => {
-                let updated: ProductUpdated = event.decode()?;
-                let product = CatalogProduct {
-                    name: updated.name,
-                    owner_id: updated.owner_id,
-                    price: updated.price,
-                };
-                self.product_listed(event, &updated.product_id, product)
-                    .await
+                let p: ProductUpdated = event.decode()?;
+                let product = CatalogProduct::new(p.name, p.owner_id, p.price);
+                self.product_listed(event, &p.product_id, product).await
             }
             ProductRemoved::TYPE => self.product_removed(event, event.decode()?).await,
             UserDeleted::TYPE => self.user_deleted(event, event.decode()?).await,

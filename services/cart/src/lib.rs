@@ -11,8 +11,6 @@ mod events;
 mod routes;
 mod store;
 
-use std::sync::Arc;
-
 use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The cart service, as every host starts it.
@@ -21,14 +19,7 @@ pub const SERVICE: ServiceDef = ServiceDef::new("cart", 8084, store::COLLECTIONS
     include_str!("../../../contracts/api/cart.v1.json"),
 );
 
-/// Starts its consumers (and background tasks) and returns its API.
+/// Consumes its topics with a handler holding the outbox, and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
-    Box::pin(async move {
-        let outbox = runtime.outbox().clone();
-        runtime
-            .consume(events::TOPICS, Arc::new(events::CartEvents(outbox.clone())))
-            .await?;
-        let verifier = runtime.context().verifier.clone();
-        Ok(routes::api(routes::CartState { outbox, verifier }))
-    })
+    runtime.wire_with_outbox(events::TOPICS, events::CartEvents, routes::api)
 }

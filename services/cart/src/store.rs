@@ -54,6 +54,17 @@ pub struct CatalogProduct {
     pub price: event_contracts::Money,
 }
 
+impl CatalogProduct {
+    /// What the cart keeps of a product from its `product.created` or `product.updated`.
+    pub fn new(name: String, owner_id: String, price: event_contracts::Money) -> Self {
+        Self {
+            name,
+            owner_id,
+            price,
+        }
+    }
+}
+
 /// "The cart of `user_id` holds `product_id`". Entries are inserted and deleted, never
 /// updated, so every stored entry is at version 1.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,21 +78,9 @@ pub const CATALOG: Collection<CatalogEntry> = Collection::new("catalog");
 pub const CART_PRODUCTS: Collection<CartProduct> = Collection::new("cart_products");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    CollectionSpec {
-        name: "carts",
-        unique: &[],
-        indexed: &[],
-    },
-    CollectionSpec {
-        name: "catalog",
-        unique: &[],
-        indexed: &[],
-    },
-    CollectionSpec {
-        name: "cart_products",
-        unique: &[],
-        indexed: &["product_id"],
-    },
+    CARTS.spec(&[], &[]),
+    CATALOG.spec(&[], &[]),
+    CART_PRODUCTS.spec(&[], &["product_id"]),
 ];
 
 /// The index entry's id: a JSON pair, so no product or user id can make two pairs

@@ -10,16 +10,8 @@ pub const NOTIFICATIONS: Collection<Notification> = Collection::new("notificatio
 pub const DELIVERIES: Collection<Delivery> = Collection::new("deliveries");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    CollectionSpec {
-        name: "notifications",
-        unique: &[],
-        // Listing is by owner, newest first.
-        indexed: &["user_id", "created_at"],
-    },
-    CollectionSpec {
-        name: "deliveries",
-        unique: &[],
-        // The dispatcher looks for pending deliveries, earliest due first.
-        indexed: &["status", "next_attempt_at"],
-    },
+    // Listing is by owner, newest first.
+    NOTIFICATIONS.spec(&[], &["user_id", "created_at"]),
+    // The dispatcher looks for pending deliveries, earliest due first.
+    DELIVERIES.spec(&[], &["status", "next_attempt_at"]),
 ];

@@ -9,8 +9,6 @@ mod lifecycle;
 mod routes;
 mod store;
 
-use std::sync::Arc;
-
 use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The order service, as every host starts it.
@@ -19,17 +17,7 @@ pub const SERVICE: ServiceDef = ServiceDef::new("order", 8085, store::COLLECTION
     include_str!("../../../contracts/api/order.v1.json"),
 );
 
-/// Starts its consumers (and background tasks) and returns its API.
+/// Consumes its topics with a handler holding the outbox, and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
-    Box::pin(async move {
-        let outbox = runtime.outbox().clone();
-        runtime
-            .consume(
-                events::TOPICS,
-                Arc::new(events::OrderEvents(outbox.clone())),
-            )
-            .await?;
-        let verifier = runtime.context().verifier.clone();
-        Ok(routes::api(routes::OrderState { outbox, verifier }))
-    })
+    runtime.wire_with_outbox(events::TOPICS, events::OrderEvents, routes::api)
 }

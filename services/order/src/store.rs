@@ -40,8 +40,4 @@ impl Order {
 
 pub const ORDERS: Collection<Order> = Collection::new("orders");
 
-pub const COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
-    name: "orders",
-    unique: &["checkout_id"],
-    indexed: &["user_id", "status"],
-}];
+pub const COLLECTIONS: &[CollectionSpec] = &[ORDERS.spec(&["checkout_id"], &["user_id", "status"])];

@@ -127,11 +127,7 @@ impl Payment {
 
 pub const PAYMENTS: Collection<Payment> = Collection::new("payments");
 
-pub const COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
-    name: "payments",
-    unique: &["order_id"],
-    indexed: &["user_id"],
-}];
+pub const COLLECTIONS: &[CollectionSpec] = &[PAYMENTS.spec(&["order_id"], &["user_id"])];
 
 #[cfg(test)]
 mod tests {

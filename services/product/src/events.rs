@@ -61,6 +61,23 @@ enum Settle {
     Commit,
 }
 
+/// The version-guarded writes that give each of `products` its new shelf, so a product
+/// changed since it was read fails the whole batch.
+fn shelf_writes(
+    products: &BTreeMap<String, Versioned<Product>>,
+    shelves: impl IntoIterator<Item = (String, Shelf)>,
+) -> Vec<Write> {
+    shelves
+        .into_iter()
+        .map(|(id, shelf)| {
+            let current = &products[&id];
+            let mut next = current.value.clone();
+            next.shelf = shelf;
+            PRODUCTS.update(current, &next)
+        })
+        .collect()
+}
+
 impl StockEvents {
     async fn products(
         &self,
@@ -105,15 +122,7 @@ impl StockEvents {
             .collect();
         let (writes, outcome, state) = match plan_reservation(&lines, &shelves) {
             Ok(planned) => {
-                let writes = planned
-                    .into_iter()
-                    .map(|(id, shelf)| {
-                        let current = &products[&id];
-                        let mut next = current.value.clone();
-                        next.shelf = shelf;
-                        PRODUCTS.update(current, &next)
-                    })
-                    .collect::<Vec<Write>>();
+                let writes = shelf_writes(&products, planned);
                 let reserved = Envelope::caused_by(
                     &StockReserved {
                         order_id: order.order_id.clone(),
@@ -200,15 +209,7 @@ impl StockEvents {
                 };
             }
         }
-        let mut writes: Vec<Write> = shelves
-            .into_iter()
-            .map(|(id, shelf)| {
-                let current = &products[&id];
-                let mut next = current.value.clone();
-                next.shelf = shelf;
-                PRODUCTS.update(current, &next)
-            })
-            .collect();
+        let mut writes = shelf_writes(&products, shelves);
         let mut settled = reservation.value.clone();
         settled.state = match how {
             Settle::Release => ReservationState::Released,

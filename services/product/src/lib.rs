@@ -8,8 +8,6 @@ mod events;
 mod routes;
 mod store;
 
-use std::sync::Arc;
-
 use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 pub use routes::ProductView;
@@ -20,17 +18,7 @@ pub const SERVICE: ServiceDef = ServiceDef::new("product", 8083, store::COLLECTI
     include_str!("../../../contracts/api/product.v1.json"),
 );
 
-/// Starts its consumers (and background tasks) and returns its API.
+/// Consumes its topics with a handler holding the outbox, and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
-    Box::pin(async move {
-        let outbox = runtime.outbox().clone();
-        runtime
-            .consume(
-                events::TOPICS,
-                Arc::new(events::StockEvents(outbox.clone())),
-            )
-            .await?;
-        let verifier = runtime.context().verifier.clone();
-        Ok(routes::api(routes::ProductState { outbox, verifier }))
-    })
+    runtime.wire_with_outbox(events::TOPICS, events::StockEvents, routes::api)
 }

@@ -24,14 +24,6 @@ pub const PRODUCTS: Collection<Product> = Collection::new("products");
 pub const RESERVATIONS: Collection<Reservation> = Collection::new("reservations");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    CollectionSpec {
-        name: "products",
-        unique: &[],
-        indexed: &["owner_id", "name"],
-    },
-    CollectionSpec {
-        name: "reservations",
-        unique: &[],
-        indexed: &[],
-    },
+    PRODUCTS.spec(&[], &["owner_id", "name"]),
+    RESERVATIONS.spec(&[], &[]),
 ];

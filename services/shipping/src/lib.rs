@@ -11,8 +11,6 @@ mod events;
 mod routes;
 mod store;
 
-use std::sync::Arc;
-
 use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The shipping service, as every host starts it.
@@ -21,17 +19,7 @@ pub const SERVICE: ServiceDef = ServiceDef::new("shipping", 8087, store::COLLECT
     include_str!("../../../contracts/api/shipping.v1.json"),
 );
 
-/// Starts its consumers (and background tasks) and returns its API.
+/// Consumes its topics with a handler holding the outbox, and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
-    Box::pin(async move {
-        let outbox = runtime.outbox().clone();
-        runtime
-            .consume(
-                events::TOPICS,
-                Arc::new(events::ShippingEvents(outbox.clone())),
-            )
-            .await?;
-        let verifier = runtime.context().verifier.clone();
-        Ok(routes::api(routes::ShippingState { outbox, verifier }))
-    })
+    runtime.wire_with_outbox(events::TOPICS, events::ShippingEvents, routes::api)
 }

@@ -53,12 +53,9 @@ impl Shipment {
 
 pub const SHIPMENTS: Collection<Shipment> = Collection::new("shipments");
 
-pub const COLLECTIONS: &[CollectionSpec] = &[CollectionSpec {
-    name: "shipments",
-    // One shipment per order: two events racing to create it cannot both succeed.
-    unique: &["order_id"],
-    indexed: &["user_id", "created_at"],
-}];
+// One shipment per order: two events racing to create it cannot both succeed.
+pub const COLLECTIONS: &[CollectionSpec] =
+    &[SHIPMENTS.spec(&["order_id"], &["user_id", "created_at"])];
 
 #[cfg(test)]
 mod tests {

@@ -24,26 +24,12 @@ impl EventHandler for UserEvents {
             UserRegistered::TYPE => self.user_registered(event, event.decode()?).await,
             ProductCreated::TYPE => {
                 let p: ProductCreated = event.decode()?;
-                let owned = OwnedProduct {
-                    owner_id: p.owner_id,
-                    name: p.name,
-                    price: p.price,
-                    stock: p.stock,
-                    removed: false,
-                    last_event_id: event.id.clone(),
-                };
+                let owned = OwnedProduct::listed(event, p.owner_id, p.name, p.price, p.stock);
                 self.product_changed(event, &p.product_id, owned).await
             }
             ProductUpdated::TYPE => {
                 let p: ProductUpdated = event.decode()?;
-                let owned = OwnedProduct {
-                    owner_id: p.owner_id,
-                    name: p.name,
-                    price: p.price,
-                    stock: p.stock,
-                    removed: false,
-                    last_event_id: event.id.clone(),
-                };
+                let owned = OwnedProduct::listed(event, p.owner_id, p.name, p.price, p.stock);
                 self.product_changed(event, &p.product_id, owned).await
             }
             ProductRemoved::TYPE => {
@@ -60,6 +46,27 @@ impl EventHandler for UserEvents {
                 self.product_changed(event, &p.product_id, tombstone).await
             }
             _ => Ok(()),
+        }
+    }
+}
+
+impl OwnedProduct {
+    /// The snapshot of a product on sale that `event` (a `product.created` or
+    /// `product.updated`) carries.
+    fn listed(
+        event: &Envelope,
+        owner_id: String,
+        name: String,
+        price: event_contracts::Money,
+        stock: u32,
+    ) -> Self {
+        Self {
+            owner_id,
+            name,
+            price,
+            stock,
+            removed: false,
+            last_event_id: event.id.clone(),
         }
     }
 }

@@ -7,8 +7,6 @@ mod events;
 mod routes;
 mod store;
 
-use std::sync::Arc;
-
 use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 
 /// The user service, as every host starts it.
@@ -17,14 +15,7 @@ pub const SERVICE: ServiceDef = ServiceDef::new("user", 8082, store::COLLECTIONS
     include_str!("../../../contracts/api/user.v1.json"),
 );
 
-/// Starts its consumers (and background tasks) and returns its API.
+/// Consumes its topics with a handler holding the outbox, and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
-    Box::pin(async move {
-        let outbox = runtime.outbox().clone();
-        runtime
-            .consume(events::TOPICS, Arc::new(events::UserEvents(outbox.clone())))
-            .await?;
-        let verifier = runtime.context().verifier.clone();
-        Ok(routes::api(routes::UserState { outbox, verifier }))
-    })
+    runtime.wire_with_outbox(events::TOPICS, events::UserEvents, routes::api)
 }

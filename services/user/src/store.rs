@@ -35,14 +35,6 @@ pub const PROFILES: Collection<Profile> = Collection::new("profiles");
 pub const OWNED_PRODUCTS: Collection<OwnedProduct> = Collection::new("owned_products");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    CollectionSpec {
-        name: "profiles",
-        unique: &[],
-        indexed: &["email"],
-    },
-    CollectionSpec {
-        name: "owned_products",
-        unique: &[],
-        indexed: &["owner_id"],
-    },
+    PROFILES.spec(&[], &["email"]),
+    OWNED_PRODUCTS.spec(&[], &["owner_id"]),
 ];

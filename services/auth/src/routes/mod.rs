@@ -14,12 +14,14 @@ const DOC: ApiDoc = ApiDoc {
 };
 
 pub fn api(state: AuthState) -> Api {
-    let routes = DOC
-        .routes()
-        .routes(routes!(register::register))
-        .routes(routes!(session::login))
-        .routes(routes!(session::refresh))
-        .routes(routes!(session::logout))
-        .routes(routes!(jwks::jwks));
-    DOC.api(routes.with_state(state))
+    DOC.api(
+        state,
+        [
+            routes!(register::register),
+            routes!(session::login),
+            routes!(session::refresh),
+            routes!(session::logout),
+            routes!(jwks::jwks),
+        ],
+    )
 }

@@ -1,4 +1,5 @@
 use axum::{Json, extract::State, http::StatusCode};
+use doc_store::Versioned;
 use serde::{Deserialize, Serialize};
 use service_kit::{ApiError, ApiJson, ErrorBody, openapi::MalformedJson};
 use utoipa::ToSchema;
@@ -7,7 +8,7 @@ use crate::{
     accounts::{self, Session},
     domain::{Email, RefreshSecret},
     state::AuthState,
-    store::{CREDENTIALS, REFRESH_TOKENS, RefreshState},
+    store::{CREDENTIALS, REFRESH_TOKENS, RefreshState, RefreshToken},
 };
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -52,6 +53,17 @@ fn pair(state: &AuthState, session: &Session) -> TokenPair {
         token_type: "Bearer".into(),
         expires_in: state.signer.ttl().as_secs(),
     }
+}
+
+/// The stored refresh token that `raw` is, in whatever state; refused when it names
+/// no token or its secret does not match.
+async fn presented(state: &AuthState, raw: &str) -> Result<Versioned<RefreshToken>, ApiError> {
+    let presented = RefreshSecret::parse(raw).ok_or_else(refused_refresh)?;
+    REFRESH_TOKENS
+        .get(state.store(), &presented.token_id)
+        .await?
+        .filter(|t| t.value.secret_sha256 == presented.hash())
+        .ok_or_else(refused_refresh)
 }
 
 /// Exchanges email and password for tokens. A wrong password and an unknown email get
@@ -116,12 +128,7 @@ pub async fn refresh(
     State(state): State<AuthState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    let presented = RefreshSecret::parse(&request.refresh_token).ok_or_else(refused_refresh)?;
-    let current = REFRESH_TOKENS
-        .get(state.store(), &presented.token_id)
-        .await?
-        .filter(|t| t.value.secret_sha256 == presented.hash())
-        .ok_or_else(refused_refresh)?;
+    let current = presented(&state, &request.refresh_token).await?;
     match current.value.state {
         RefreshState::Active => {}
         RefreshState::Rotated => {
@@ -178,12 +185,7 @@ pub async fn logout(
     State(state): State<AuthState>,
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let presented = RefreshSecret::parse(&request.refresh_token).ok_or_else(refused_refresh)?;
-    let token = REFRESH_TOKENS
-        .get(state.store(), &presented.token_id)
-        .await?
-        .filter(|t| t.value.secret_sha256 == presented.hash())
-        .ok_or_else(refused_refresh)?;
+    let token = presented(&state, &request.refresh_token).await?;
     accounts::revoke_family(&state, &token.value.family_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,6 +3,10 @@ use serde_json::{Value, json};
 use service_kit::{AccessClaims, ServiceContext, Settings, TokenVerifier};
 use test_support::{TestResponse, TestService, call};
 
+/// The account most tests register and log in with.
+pub const ADA_EMAIL: &str = "ada@example.com";
+pub const ADA_PASSWORD: &str = "correct horse battery";
+
 pub async fn spawn_app() -> TestService {
     spawn_app_with(Settings::default()).await
 }

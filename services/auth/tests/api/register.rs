@@ -2,7 +2,7 @@ use axum::http::Method;
 use serde_json::json;
 use test_support::{call, eventually};
 
-use crate::helpers::{AuthSteps, spawn_app};
+use crate::helpers::{ADA_EMAIL, ADA_PASSWORD, AuthSteps, spawn_app};
 
 #[tokio::test]
 async fn registering_creates_a_customer_account_and_announces_it() {
@@ -31,17 +31,11 @@ async fn registering_creates_a_customer_account_and_announces_it() {
 #[tokio::test]
 async fn a_second_account_with_the_same_email_is_a_conflict() {
     let app = spawn_app().await;
-    assert_eq!(
-        app.register("ada@example.com", "correct horse battery")
-            .await
-            .status,
-        201
-    );
+    assert_eq!(app.register(ADA_EMAIL, ADA_PASSWORD).await.status, 201);
     let again = app
         .register(" ADA@example.com", "another long password")
         .await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.error_code(), "conflict");
+    again.assert_error(409, "conflict");
     assert_eq!(again.body["details"]["field"], "email");
 }
 
@@ -82,8 +76,7 @@ async fn malformed_json_is_a_bad_request_naming_the_problem() {
         )
         .send(&app.router)
         .await;
-    assert_eq!(response.status, 400);
-    assert_eq!(response.error_code(), "bad_request");
+    response.assert_error(400, "bad_request");
     assert!(
         response.body["message"]
             .as_str()
@@ -102,8 +95,7 @@ async fn a_body_that_is_not_json_is_refused() {
         .raw("text/plain", "email=ada")
         .send(&app.router)
         .await;
-    assert_eq!(response.status, 415);
-    assert_eq!(response.error_code(), "unsupported_media_type");
+    response.assert_error(415, "unsupported_media_type");
 }
 
 #[tokio::test]
@@ -117,8 +109,7 @@ async fn a_body_over_one_mebibyte_is_refused() {
         .raw("application/json", huge)
         .send(&app.router)
         .await;
-    assert_eq!(response.status, 413);
-    assert_eq!(response.error_code(), "payload_too_large");
+    response.assert_error(413, "payload_too_large");
 }
 
 #[tokio::test]
@@ -127,11 +118,9 @@ async fn an_unknown_route_is_a_404_in_the_error_shape() {
     let response = call(Method::GET, "/api/v1/auth/nothing-here")
         .send(&app.router)
         .await;
-    assert_eq!(response.status, 404);
-    assert_eq!(response.error_code(), "not_found");
+    response.assert_error(404, "not_found");
     let wrong_method = call(Method::GET, "/api/v1/auth/register")
         .send(&app.router)
         .await;
-    assert_eq!(wrong_method.status, 405);
-    assert_eq!(wrong_method.error_code(), "method_not_allowed");
+    wrong_method.assert_error(405, "method_not_allowed");
 }

@@ -1,13 +1,11 @@
 use serde_json::json;
 use test_support::TestService;
 
-use crate::helpers::{AuthSteps, spawn_app, spawn_in};
+use crate::helpers::{ADA_EMAIL, ADA_PASSWORD, AuthSteps, spawn_app, spawn_in};
 
 async fn logged_in(app: &TestService) -> String {
-    app.register("ada@example.com", "correct horse battery")
-        .await;
-    app.refresh_token("ada@example.com", "correct horse battery")
-        .await
+    app.register(ADA_EMAIL, ADA_PASSWORD).await;
+    app.refresh_token(ADA_EMAIL, ADA_PASSWORD).await
 }
 
 #[tokio::test]
@@ -22,8 +20,7 @@ async fn refreshing_rotates_the_token_and_the_old_one_is_refused() {
         .await;
 
     let replay = app.refresh(&first).await;
-    assert_eq!(replay.status, 401);
-    assert_eq!(replay.error_code(), "unauthorized");
+    replay.assert_error(401, "unauthorized");
 }
 
 #[tokio::test]
@@ -49,9 +46,7 @@ async fn logging_out_revokes_the_refresh_token() {
     assert_eq!(out.status, 204);
     assert_eq!(app.refresh(&token).await.status, 401);
     // Other sessions of the same account are untouched.
-    let other = app
-        .refresh_token("ada@example.com", "correct horse battery")
-        .await;
+    let other = app.refresh_token(ADA_EMAIL, ADA_PASSWORD).await;
     assert_eq!(app.refresh(&other).await.status, 200);
 }
 
@@ -82,12 +77,8 @@ async fn forged_or_garbled_refresh_tokens_are_refused() {
 #[tokio::test]
 async fn tokens_stay_valid_across_a_restart_because_the_signing_key_is_kept() {
     let app = spawn_app().await;
-    app.register("ada@example.com", "correct horse battery")
-        .await;
-    let access = app
-        .login("ada@example.com", "correct horse battery")
-        .await
-        .body["access_token"]
+    app.register(ADA_EMAIL, ADA_PASSWORD).await;
+    let access = app.login(ADA_EMAIL, ADA_PASSWORD).await.body["access_token"]
         .as_str()
         .unwrap()
         .to_owned();

@@ -5,12 +5,12 @@ use axum::{
 };
 use money::Money;
 use serde::{Deserialize, Serialize};
-use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, openapi::MalformedJson};
+use service_kit::{ApiError, ApiJson, AuthUser, ErrorBody, OutboxState, openapi::MalformedJson};
 use utoipa::ToSchema;
 
 use event_bus::BoxError;
 
-use super::{CartState, retrying};
+use super::retrying;
 use crate::{
     domain::{PricedCart, PricedLine, Quantity, price},
     store::{CARTS, CartDoc, as_conflict, listings, save_cart},
@@ -125,7 +125,7 @@ enum Change {
 /// Applies `change` to the caller's cart and stores it, all again if the cart changed
 /// meanwhile. Answers the priced cart for the changes that show it.
 async fn change_cart(
-    state: &CartState,
+    state: &OutboxState,
     user_id: &str,
     change: Change,
 ) -> Result<Option<PricedCart>, ApiError> {
@@ -137,7 +137,7 @@ async fn change_cart(
 /// dropped on the way: they are no longer shown, so keeping them would only surprise
 /// the customer later.
 async fn apply(
-    state: &CartState,
+    state: &OutboxState,
     user_id: &str,
     change: &Change,
 ) -> Result<Option<PricedCart>, BoxError> {
@@ -202,7 +202,7 @@ async fn apply(
     )
 )]
 pub async fn get_cart(
-    State(state): State<CartState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
 ) -> Result<Json<CartView>, ApiError> {
     let store = state.store();
@@ -231,7 +231,7 @@ pub async fn get_cart(
     )
 )]
 pub async fn add_item(
-    State(state): State<CartState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     ApiJson(body): ApiJson<AddItem>,
 ) -> Result<Json<CartView>, ApiError> {
@@ -263,7 +263,7 @@ pub async fn add_item(
     )
 )]
 pub async fn update_item(
-    State(state): State<CartState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     Path(product_id): Path<String>,
     ApiJson(body): ApiJson<SetQuantity>,
@@ -291,7 +291,7 @@ pub async fn update_item(
     )
 )]
 pub async fn remove_item(
-    State(state): State<CartState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     Path(product_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {

@@ -5,11 +5,10 @@ use axum::{
 };
 use event_contracts::{CartCheckedOut, Envelope, LineItem};
 use serde::Serialize;
-use service_kit::{ApiError, AuthUser, CorrelationId, ErrorBody};
+use service_kit::{ApiError, AuthUser, CorrelationId, ErrorBody, OutboxState};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::CartState;
 use crate::{
     domain::{Cart, price},
     store::{CARTS, CartDoc, listings, save_cart},
@@ -42,7 +41,7 @@ pub struct CheckoutAccepted {
     )
 )]
 pub async fn checkout(
-    State(state): State<CartState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     CorrelationId(correlation_id): CorrelationId,
 ) -> Result<

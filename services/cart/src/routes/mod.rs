@@ -1,29 +1,15 @@
-use std::{future::Future, sync::Arc};
+use std::future::Future;
 
-use axum::extract::FromRef;
-use doc_store::{DocumentStore, StoreError};
-use event_bus::{BoxError, Outbox, retry_on_conflict};
+use doc_store::StoreError;
+use event_bus::{BoxError, retry_on_conflict};
 use serde_json::json;
-use service_kit::{Api, ApiError, TokenVerifier, openapi::ApiDoc};
+use service_kit::{Api, ApiError, OutboxState, openapi::ApiDoc};
 use utoipa_axum::routes;
 
 use crate::domain::{CartError, PricingError};
 
 mod cart;
 mod checkout;
-
-/// What the cart routes share: the outbox (and through it the store) and the verifier.
-#[derive(Clone, FromRef)]
-pub struct CartState {
-    pub outbox: Outbox,
-    pub verifier: Arc<TokenVerifier>,
-}
-
-impl CartState {
-    fn store(&self) -> &dyn DocumentStore {
-        self.outbox.store()
-    }
-}
 
 const DOC: ApiDoc = ApiDoc {
     title: "cart-service",
@@ -32,14 +18,16 @@ const DOC: ApiDoc = ApiDoc {
     tag: ("cart", "The caller's cart and checkout"),
 };
 
-pub fn api(state: CartState) -> Api {
-    let routes = DOC
-        .routes()
-        .routes(routes!(cart::get_cart))
-        .routes(routes!(cart::add_item))
-        .routes(routes!(cart::update_item, cart::remove_item))
-        .routes(routes!(checkout::checkout));
-    DOC.api(routes.with_state(state))
+pub fn api(state: OutboxState) -> Api {
+    DOC.api(
+        state,
+        [
+            routes!(cart::get_cart),
+            routes!(cart::add_item),
+            routes!(cart::update_item, cart::remove_item),
+            routes!(checkout::checkout),
+        ],
+    )
 }
 
 impl From<CartError> for ApiError {

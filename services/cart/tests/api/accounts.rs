@@ -4,7 +4,7 @@ use axum::http::Method;
 use serde_json::json;
 use test_support::call;
 
-use crate::helpers::{CartSteps, lines, spawn_app, user_deleted};
+use crate::helpers::{CartSteps, lines, spawn_app, spawn_app_with_tea_and_cup, user_deleted};
 
 #[tokio::test]
 async fn without_a_valid_token_every_cart_route_is_refused_with_401() {
@@ -50,13 +50,10 @@ async fn without_a_valid_token_every_cart_route_is_refused_with_401() {
 
 #[tokio::test]
 async fn one_users_changes_never_touch_another_users_cart() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let (ada, bob) = (app.tokens.customer("ada"), app.tokens.customer("bob"));
     app.add(&ada, "tea", 2).await;
-    app.add(&bob, "tea", 1).await;
-    app.add(&bob, "cup", 1).await;
+    app.fill(&bob, &[("tea", 1), ("cup", 1)]).await;
 
     app.set(&bob, "tea", 9).await;
     app.remove(&bob, "cup").await;
@@ -73,12 +70,9 @@ async fn one_users_changes_never_touch_another_users_cart() {
 
 #[tokio::test]
 async fn a_deleted_account_loses_its_cart_and_no_one_else_does() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let (ada, bob) = (app.tokens.customer("ada"), app.tokens.customer("bob"));
-    app.add(&ada, "tea", 2).await;
-    app.add(&ada, "cup", 1).await;
+    app.fill(&ada, &[("tea", 2), ("cup", 1)]).await;
     app.add(&bob, "tea", 1).await;
 
     let deleted = user_deleted("ada");

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use crate::helpers::{CartSteps, created, lines, money, removed, spawn_app, updated};
+use crate::helpers::{
+    CartSteps, created, lines, money, removed, spawn_app, spawn_app_with_tea,
+    spawn_app_with_tea_and_cup, updated,
+};
 
 #[tokio::test]
 async fn a_price_change_shows_in_the_cart() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
 
@@ -22,8 +24,7 @@ async fn a_price_change_shows_in_the_cart() {
 
 #[tokio::test]
 async fn an_older_snapshot_arriving_late_never_overwrites_a_newer_one() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let older = updated("tea", "Green tea", money(300, "EUR"));
     let newer = updated("tea", "Green tea", money(400, "EUR"));
     app.deliver_events(&[newer, older]).await;
@@ -62,16 +63,13 @@ async fn a_redelivered_product_event_changes_nothing_twice() {
 
 #[tokio::test]
 async fn a_removed_product_leaves_every_cart_that_held_it() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let (ada, bob, cy) = (
         app.tokens.customer("ada"),
         app.tokens.customer("bob"),
         app.tokens.customer("cy"),
     );
-    app.add(&ada, "tea", 2).await;
-    app.add(&ada, "cup", 1).await;
+    app.fill(&ada, &[("tea", 2), ("cup", 1)]).await;
     app.add(&bob, "tea", 5).await;
     app.add(&cy, "cup", 3).await;
 
@@ -98,8 +96,7 @@ async fn a_removed_product_leaves_every_cart_that_held_it() {
 
 #[tokio::test]
 async fn an_update_arriving_after_the_removal_does_not_bring_the_product_back() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     // Taken before the removal, delivered after it (another topic, another pace).
     let late = updated("tea", "Green tea", money(300, "EUR"));
     tokio::time::sleep(Duration::from_millis(2)).await;
@@ -112,12 +109,9 @@ async fn an_update_arriving_after_the_removal_does_not_bring_the_product_back() 
 
 #[tokio::test]
 async fn a_product_that_changes_currency_must_leave_the_cart_before_it_can_be_totalled() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let token = app.tokens.customer("u1");
-    app.add(&token, "tea", 1).await;
-    app.add(&token, "cup", 1).await;
+    app.fill(&token, &[("tea", 1), ("cup", 1)]).await;
 
     app.deliver_events(&[updated("cup", "Cup", money(1200, "USD"))])
         .await;

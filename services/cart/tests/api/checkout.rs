@@ -4,16 +4,15 @@ use axum::http::Method;
 use serde_json::json;
 use test_support::call;
 
-use crate::helpers::{CartSteps, lines, money, spawn_app, updated};
+use crate::helpers::{
+    CartSteps, lines, money, spawn_app_with_tea, spawn_app_with_tea_and_cup, updated,
+};
 
 #[tokio::test]
 async fn checking_out_answers_202_with_the_order_location_and_empties_the_cart() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let token = app.tokens.customer("u1");
-    app.add(&token, "tea", 3).await;
-    app.add(&token, "cup", 1).await;
+    app.fill(&token, &[("tea", 3), ("cup", 1)]).await;
 
     let accepted = call(Method::POST, "/api/v1/cart/checkout")
         .bearer(&token)
@@ -61,8 +60,7 @@ async fn checking_out_answers_202_with_the_order_location_and_empties_the_cart()
 
 #[tokio::test]
 async fn the_checkout_snapshot_carries_the_price_at_checkout_time() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
     app.deliver_events(&[updated("tea", "Sencha", money(275, "EUR"))])
@@ -78,13 +76,11 @@ async fn the_checkout_snapshot_carries_the_price_at_checkout_time() {
 
 #[tokio::test]
 async fn checking_out_an_empty_cart_is_a_409() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
 
     let never_used = app.checkout(&token).await;
-    assert_eq!(never_used.status, 409);
-    assert_eq!(never_used.error_code(), "conflict");
+    never_used.assert_error(409, "conflict");
 
     app.add(&token, "tea", 1).await;
     app.remove(&token, "tea").await;
@@ -103,8 +99,7 @@ async fn checking_out_an_empty_cart_is_a_409() {
 
 #[tokio::test]
 async fn two_checkouts_of_one_cart_at_once_make_one_order() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
 
@@ -120,8 +115,7 @@ async fn two_checkouts_of_one_cart_at_once_make_one_order() {
 
 #[tokio::test]
 async fn the_cart_can_be_filled_again_after_a_checkout() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
     assert_eq!(app.checkout(&token).await.status, 202);

@@ -18,6 +18,20 @@ pub async fn spawn_app() -> TestService {
     .await
 }
 
+/// The cart service with green tea at 2.50 EUR in its catalog.
+pub async fn spawn_app_with_tea() -> TestService {
+    let app = spawn_app().await;
+    app.listed("tea", "Green tea", 250).await;
+    app
+}
+
+/// The cart service with green tea at 2.50 EUR and a cup at 10.00 EUR in its catalog.
+pub async fn spawn_app_with_tea_and_cup() -> TestService {
+    let app = spawn_app_with_tea().await;
+    app.listed("cup", "Cup", 1000).await;
+    app
+}
+
 fn eur(amount_minor: i64) -> Money {
     money(amount_minor, "EUR")
 }
@@ -76,6 +90,8 @@ pub trait CartSteps {
     async fn cart(&self, token: &str) -> TestResponse;
     async fn add(&self, token: &str, product_id: &str, quantity: i64) -> TestResponse;
     async fn add_raw(&self, token: &str, body: Value) -> TestResponse;
+    /// Adds each `(product_id, quantity)` in turn, as a customer filling a cart.
+    async fn fill(&self, token: &str, lines: &[(&str, i64)]);
     async fn set(&self, token: &str, product_id: &str, quantity: i64) -> TestResponse;
     async fn remove(&self, token: &str, product_id: &str) -> TestResponse;
     async fn checkout(&self, token: &str) -> TestResponse;
@@ -97,8 +113,7 @@ impl CartSteps for TestService {
     }
 
     async fn cart(&self, token: &str) -> TestResponse {
-        self.send(Method::GET, "/api/v1/cart", Some(token), None)
-            .await
+        self.send_as(Method::GET, "/api/v1/cart", token).await
     }
 
     async fn add(&self, token: &str, product_id: &str, quantity: i64) -> TestResponse {
@@ -114,6 +129,12 @@ impl CartSteps for TestService {
             .await
     }
 
+    async fn fill(&self, token: &str, lines: &[(&str, i64)]) {
+        for (product_id, quantity) in lines {
+            self.add(token, product_id, *quantity).await;
+        }
+    }
+
     async fn set(&self, token: &str, product_id: &str, quantity: i64) -> TestResponse {
         self.send(
             Method::PATCH,
@@ -125,17 +146,16 @@ impl CartSteps for TestService {
     }
 
     async fn remove(&self, token: &str, product_id: &str) -> TestResponse {
-        self.send(
+        self.send_as(
             Method::DELETE,
             &format!("/api/v1/cart/items/{product_id}"),
-            Some(token),
-            None,
+            token,
         )
         .await
     }
 
     async fn checkout(&self, token: &str) -> TestResponse {
-        self.send(Method::POST, "/api/v1/cart/checkout", Some(token), None)
+        self.send_as(Method::POST, "/api/v1/cart/checkout", token)
             .await
     }
 

@@ -1,12 +1,12 @@
 use serde_json::json;
 
-use crate::helpers::{CartSteps, created, lines, money, spawn_app};
+use crate::helpers::{
+    CartSteps, created, lines, money, spawn_app, spawn_app_with_tea, spawn_app_with_tea_and_cup,
+};
 
 #[tokio::test]
 async fn an_added_product_is_shown_with_its_current_name_price_and_totals() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let token = app.tokens.customer("u1");
 
     let added = app.add(&token, "tea", 3).await;
@@ -47,8 +47,7 @@ async fn a_cart_nobody_added_to_is_empty_and_has_no_total() {
 
 #[tokio::test]
 async fn adding_a_product_already_in_the_cart_increases_its_quantity() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
     let again = app.add(&token, "tea", 5).await;
@@ -60,8 +59,7 @@ async fn adding_a_product_already_in_the_cart_increases_its_quantity() {
 
 #[tokio::test]
 async fn changing_a_quantity_sets_it_and_updates_the_totals() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     app.add(&token, "tea", 2).await;
     let changed = app.set(&token, "tea", 4).await;
@@ -73,12 +71,9 @@ async fn changing_a_quantity_sets_it_and_updates_the_totals() {
 
 #[tokio::test]
 async fn removing_a_line_takes_the_product_out_of_the_cart() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let token = app.tokens.customer("u1");
-    app.add(&token, "tea", 2).await;
-    app.add(&token, "cup", 1).await;
+    app.fill(&token, &[("tea", 2), ("cup", 1)]).await;
 
     let removed = app.remove(&token, "tea").await;
     assert_eq!(removed.status, 204);
@@ -91,20 +86,17 @@ async fn removing_a_line_takes_the_product_out_of_the_cart() {
 
 #[tokio::test]
 async fn changing_or_removing_a_product_not_in_the_cart_is_a_404() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     let changed = app.set(&token, "tea", 1).await;
-    assert_eq!(changed.status, 404);
-    assert_eq!(changed.error_code(), "not_found");
+    changed.assert_error(404, "not_found");
     assert_eq!(app.remove(&token, "tea").await.status, 404);
     assert_eq!(app.lines(&token).await, lines(&[]));
 }
 
 #[tokio::test]
 async fn a_quantity_outside_one_to_a_thousand_is_refused_naming_quantity() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     for quantity in [0, -1, 1001, 5_000_000_000] {
         let response = app.add(&token, "tea", quantity).await;
@@ -130,8 +122,7 @@ async fn a_quantity_outside_one_to_a_thousand_is_refused_naming_quantity() {
 
 #[tokio::test]
 async fn adding_past_a_thousand_of_one_product_is_refused_naming_quantity() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     assert_eq!(app.add(&token, "tea", 1000).await.status, 200);
     let more = app.add(&token, "tea", 1).await;
@@ -155,8 +146,7 @@ async fn an_unknown_product_is_refused_with_422_naming_product_id() {
 
 #[tokio::test]
 async fn a_product_in_another_currency_than_the_cart_is_refused_naming_product_id() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     app.deliver_events(&[created("mug", "Diner mug", money(900, "USD"))])
         .await;
     let token = app.tokens.customer("u1");
@@ -187,8 +177,7 @@ async fn a_total_that_would_overflow_is_refused_with_422() {
 
 #[tokio::test]
 async fn unknown_fields_and_malformed_bodies_are_refused() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
+    let app = spawn_app_with_tea().await;
     let token = app.tokens.customer("u1");
     let priced = app
         .add_raw(
@@ -215,9 +204,7 @@ async fn unknown_fields_and_malformed_bodies_are_refused() {
 
 #[tokio::test]
 async fn two_tabs_adding_at_once_both_count() {
-    let app = spawn_app().await;
-    app.listed("tea", "Green tea", 250).await;
-    app.listed("cup", "Cup", 1000).await;
+    let app = spawn_app_with_tea_and_cup().await;
     let token = app.tokens.customer("u1");
     // The cart does not exist yet: both requests race to create it.
     let (first, second) = tokio::join!(app.add(&token, "tea", 1), app.add(&token, "cup", 2));

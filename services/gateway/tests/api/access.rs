@@ -1,16 +1,12 @@
 use axum::http::Method;
 use test_support::call;
-use wiremock::{Mock, ResponseTemplate, matchers::any};
 
 use crate::helpers::{TestGateway, spawn_gateway};
 
 /// A gateway whose services answer 200 to anything.
 async fn gateway_with_willing_services() -> TestGateway {
     let app = spawn_gateway().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&app.upstream)
-        .await;
+    app.services_answer(200).await;
     app
 }
 
@@ -49,10 +45,7 @@ async fn expired_foreign_and_unsigned_tokens_are_401_even_on_public_routes() {
             (Method::GET, "/api/v1/products"),
             (Method::POST, "/api/v1/auth/login"),
         ] {
-            let response = call(method.clone(), uri)
-                .bearer(token)
-                .send(&app.router)
-                .await;
+            let response = app.send_as(method.clone(), uri, token).await;
             assert_eq!(response.status, 401, "{what} token on {method} {uri}");
             assert_eq!(response.error_code(), "unauthorized");
         }
@@ -83,10 +76,7 @@ async fn a_customer_is_refused_the_admin_routes_with_403() {
         (Method::POST, "/api/v1/shipments/s1/deliver"),
         (Method::POST, "/api/v1/shipments/s1/return"),
     ] {
-        let response = call(method.clone(), uri)
-            .bearer(&customer)
-            .send(&app.router)
-            .await;
+        let response = app.send_as(method.clone(), uri, &customer).await;
         assert_eq!(response.status, 403, "{method} {uri}");
         assert_eq!(response.error_code(), "forbidden");
     }
@@ -102,10 +92,7 @@ async fn an_admin_token_is_forwarded_to_the_admin_routes() {
         (Method::DELETE, "/api/v1/users/u2"),
         (Method::POST, "/api/v1/payments/pay1/refund"),
     ] {
-        let response = call(method.clone(), uri)
-            .bearer(&admin)
-            .send(&app.router)
-            .await;
+        let response = app.send_as(method.clone(), uri, &admin).await;
         assert_eq!(response.status, 200, "{method} {uri}: {}", response.body);
     }
     assert_eq!(app.forwarded().await, 3);
@@ -121,10 +108,7 @@ async fn a_customer_reaches_their_own_profile_and_other_protected_routes() {
         (Method::POST, "/api/v1/cart/checkout"),
         (Method::POST, "/api/v1/payments/pay1/pay"),
     ] {
-        let response = call(method.clone(), uri)
-            .bearer(&customer)
-            .send(&app.router)
-            .await;
+        let response = app.send_as(method.clone(), uri, &customer).await;
         assert_eq!(response.status, 200, "{method} {uri}: {}", response.body);
     }
 }

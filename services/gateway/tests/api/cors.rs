@@ -1,6 +1,5 @@
 use axum::http::Method;
 use test_support::{TestResponse, call};
-use wiremock::{Mock, ResponseTemplate, matchers::any};
 
 use crate::helpers::{TestGateway, spawn_gateway, spawn_gateway_with};
 
@@ -53,15 +52,11 @@ async fn a_preflight_from_an_allowed_origin_succeeds_without_a_token() {
 #[tokio::test]
 async fn a_disallowed_origin_gets_no_allow_origin_header() {
     let app = shop_only().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&app.upstream)
-        .await;
+    app.services_answer(200).await;
 
     let preflight = preflight(&app, "https://evil.example").await;
-    let simple = call(Method::GET, "/api/v1/products")
-        .header("origin", "https://evil.example")
-        .send(&app.router)
+    let simple = app
+        .get_from_origin("/api/v1/products", "https://evil.example")
         .await;
 
     assert!(
@@ -76,14 +71,10 @@ async fn a_disallowed_origin_gets_no_allow_origin_header() {
 #[tokio::test]
 async fn any_origin_is_allowed_by_default_and_the_useful_headers_are_exposed() {
     let app = spawn_gateway().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&app.upstream)
-        .await;
+    app.services_answer(200).await;
 
-    let response = call(Method::GET, "/api/v1/products")
-        .header("origin", "https://anywhere.example")
-        .send(&app.router)
+    let response = app
+        .get_from_origin("/api/v1/products", "https://anywhere.example")
         .await;
 
     assert_eq!(header(&response, "access-control-allow-origin"), "*");
@@ -97,9 +88,8 @@ async fn any_origin_is_allowed_by_default_and_the_useful_headers_are_exposed() {
 async fn error_answers_carry_cors_headers_so_browsers_can_read_them() {
     let app = shop_only().await;
 
-    let response = call(Method::GET, "/api/v1/users/me")
-        .header("origin", "https://shop.example")
-        .send(&app.router)
+    let response = app
+        .get_from_origin("/api/v1/users/me", "https://shop.example")
         .await;
 
     assert_eq!(response.status, 401);

@@ -49,9 +49,12 @@ async fn a_services_own_error_answer_comes_back_unchanged() {
         .mount(&app.upstream)
         .await;
 
-    let response = call(Method::POST, "/api/v1/orders/o1/cancel")
-        .bearer(&app.tokens.customer("u1"))
-        .send(&app.router)
+    let response = app
+        .send_as(
+            Method::POST,
+            "/api/v1/orders/o1/cancel",
+            &app.tokens.customer("u1"),
+        )
         .await;
 
     assert_eq!(response.status, 409);

@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{Router, http::Method};
 use service_kit::{ServiceContext, ServiceDef, Settings};
-use test_support::TestTokens;
+use test_support::{TestResponse, TestTokens, call};
 use tokio_util::sync::CancellationToken;
-use wiremock::MockServer;
+use wiremock::{Mock, MockServer, ResponseTemplate, matchers::any};
 
 /// The services the gateway fronts in the real system: those with a public API.
 pub fn upstream_services() -> impl Iterator<Item = &'static ServiceDef> {
@@ -73,6 +73,27 @@ pub async fn gateway_router(settings: Settings, tokens: &TestTokens) -> Router {
 }
 
 impl TestGateway {
+    /// `method uri` as the holder of `token`.
+    pub async fn send_as(&self, method: Method, uri: &str, token: &str) -> TestResponse {
+        call(method, uri).bearer(token).send(&self.router).await
+    }
+
+    /// `GET uri` as a browser sends it from a page served at `origin`.
+    pub async fn get_from_origin(&self, uri: &str, origin: &str) -> TestResponse {
+        call(Method::GET, uri)
+            .header("origin", origin)
+            .send(&self.router)
+            .await
+    }
+
+    /// Every service answers every request with `status` and no body.
+    pub async fn services_answer(&self, status: u16) {
+        Mock::given(any())
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&self.upstream)
+            .await;
+    }
+
     /// How many requests reached the services.
     pub async fn forwarded(&self) -> usize {
         self.upstream.received_requests().await.unwrap().len()

@@ -1,15 +1,11 @@
 use axum::http::Method;
 use serde_json::json;
 use test_support::{TestResponse, call};
-use wiremock::{Mock, ResponseTemplate, matchers::any};
 
 use crate::helpers::{TestGateway, spawn_gateway, spawn_gateway_with};
 
 async fn accept_everything(app: &TestGateway) {
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&app.upstream)
-        .await;
+    app.services_answer(200).await;
 }
 
 async fn login(app: &TestGateway, client: &str, email: &str) -> TestResponse {

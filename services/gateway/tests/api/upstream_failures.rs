@@ -16,9 +16,8 @@ async fn an_unknown_route_is_a_404_in_the_error_shape_and_reaches_no_service() {
         "/api/v2/users",
         "/elsewhere",
     ] {
-        let response = call(Method::GET, uri)
-            .bearer(&app.tokens.admin("root"))
-            .send(&app.router)
+        let response = app
+            .send_as(Method::GET, uri, &app.tokens.admin("root"))
             .await;
         assert_eq!(response.status, 404, "{uri}");
         assert_eq!(response.error_code(), "not_found", "{uri}");
@@ -34,13 +33,11 @@ async fn a_service_that_is_down_is_a_502_naming_it_but_not_its_address() {
     })
     .await;
 
-    let response = call(Method::GET, "/api/v1/users/me")
-        .bearer(&app.tokens.customer("u1"))
-        .send(&app.router)
+    let response = app
+        .send_as(Method::GET, "/api/v1/users/me", &app.tokens.customer("u1"))
         .await;
 
-    assert_eq!(response.status, 502);
-    assert_eq!(response.error_code(), "bad_gateway");
+    response.assert_error(502, "bad_gateway");
     let message = response.body["message"].as_str().unwrap();
     assert!(message.contains("user"), "{message}");
     let port = down.rsplit(':').next().unwrap();
@@ -59,13 +56,11 @@ async fn a_service_that_answers_too_late_is_a_504_naming_it() {
         .mount(&app.upstream)
         .await;
 
-    let response = call(Method::GET, "/api/v1/orders")
-        .bearer(&app.tokens.customer("u1"))
-        .send(&app.router)
+    let response = app
+        .send_as(Method::GET, "/api/v1/orders", &app.tokens.customer("u1"))
         .await;
 
-    assert_eq!(response.status, 504);
-    assert_eq!(response.error_code(), "gateway_timeout");
+    response.assert_error(504, "gateway_timeout");
     assert!(response.body["message"].as_str().unwrap().contains("order"));
 }
 
@@ -101,8 +96,7 @@ async fn a_body_over_one_mebibyte_is_a_413_and_never_reaches_the_service() {
         .await;
 
     for response in [too_big, declared_too_big] {
-        assert_eq!(response.status, 413);
-        assert_eq!(response.error_code(), "payload_too_large");
+        response.assert_error(413, "payload_too_large");
     }
     assert_eq!(app.forwarded().await, 0);
 }
@@ -110,10 +104,7 @@ async fn a_body_over_one_mebibyte_is_a_413_and_never_reaches_the_service() {
 #[tokio::test]
 async fn a_body_of_exactly_one_mebibyte_is_forwarded_whole() {
     let app = spawn_gateway().await;
-    Mock::given(any())
-        .respond_with(ResponseTemplate::new(201))
-        .mount(&app.upstream)
-        .await;
+    app.services_answer(201).await;
 
     let response = call(Method::POST, "/api/v1/products")
         .bearer(&app.tokens.customer("u1"))
@@ -134,9 +125,8 @@ async fn a_path_that_would_be_rewritten_on_the_way_is_refused_before_any_service
         "/api/v1/users/me/%2e%2e/u2",
         "/api/v1/products/p1/%2E%2E/..",
     ] {
-        let response = call(Method::GET, uri)
-            .bearer(&app.tokens.customer("u1"))
-            .send(&app.router)
+        let response = app
+            .send_as(Method::GET, uri, &app.tokens.customer("u1"))
             .await;
         assert_eq!(response.status, 400, "{uri}");
         assert_eq!(response.error_code(), "bad_request", "{uri}");

@@ -21,8 +21,5 @@ const DOC: ApiDoc = ApiDoc {
 };
 
 pub fn api(state: NotificationState) -> Api {
-    let routes = DOC
-        .routes()
-        .routes(routes!(notifications::list_notifications));
-    DOC.api(routes.with_state(state))
+    DOC.api(state, [routes!(notifications::list_notifications)])
 }

@@ -61,7 +61,7 @@ pub trait NotificationSteps {
 
 impl NotificationSteps for TestService {
     async fn list(&self, uri: &str, token: &str) -> TestResponse {
-        self.send(Method::GET, uri, Some(token), None).await
+        self.send_as(Method::GET, uri, token).await
     }
 
     async fn notifications_of(&self, user_id: &str, count: usize) -> Vec<Value> {

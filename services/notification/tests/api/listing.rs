@@ -3,7 +3,7 @@ use std::time::Duration;
 use axum::http::Method;
 use event_contracts::CancelReason;
 use serde_json::Value;
-use test_support::call;
+use test_support::{call, field_of_each};
 
 use crate::helpers::*;
 
@@ -162,8 +162,7 @@ async fn paging_out_of_range_or_garbled_is_refused_naming_the_problem() {
     assert_eq!(too_many.status, 422);
     assert_eq!(too_many.body["details"]["field"], "per_page");
     let garbled = app.list(&format!("{LIST}?page=first"), &token).await;
-    assert_eq!(garbled.status, 400);
-    assert_eq!(garbled.error_code(), "bad_request");
+    garbled.assert_error(400, "bad_request");
 }
 
 #[tokio::test]
@@ -184,15 +183,9 @@ async fn without_a_valid_token_notifications_are_refused_with_401() {
     let anonymous = call(Method::GET, LIST).send(&app.router).await;
     app.contract
         .assert_documented(Method::GET, LIST, &anonymous);
-    assert_eq!(anonymous.status, 401);
-    assert_eq!(anonymous.error_code(), "unauthorized");
+    anonymous.assert_error(401, "unauthorized");
 }
 
 fn ids(page: &Value) -> Vec<&str> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["id"].as_str().unwrap())
-        .collect()
+    field_of_each(&page["items"], "id")
 }

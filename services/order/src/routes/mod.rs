@@ -1,18 +1,7 @@
-use std::sync::Arc;
-
-use axum::extract::FromRef;
-use event_bus::Outbox;
-use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use service_kit::{Api, OutboxState, openapi::ApiDoc};
 use utoipa_axum::routes;
 
 mod orders;
-
-/// What the order routes share: the outbox (and through it the store) and the verifier.
-#[derive(Clone, FromRef)]
-pub struct OrderState {
-    pub outbox: Outbox,
-    pub verifier: Arc<TokenVerifier>,
-}
 
 const DOC: ApiDoc = ApiDoc {
     title: "order-service",
@@ -21,13 +10,15 @@ const DOC: ApiDoc = ApiDoc {
     tag: ("orders", "A customer's orders; admins see every order"),
 };
 
-pub fn api(state: OrderState) -> Api {
-    let routes = DOC
-        .routes()
-        .routes(routes!(orders::list))
-        .routes(routes!(orders::get_one))
-        .routes(routes!(orders::cancel))
-        .routes(routes!(orders::accept))
-        .routes(routes!(orders::request_return));
-    DOC.api(routes.with_state(state))
+pub fn api(state: OutboxState) -> Api {
+    DOC.api(
+        state,
+        [
+            routes!(orders::list),
+            routes!(orders::get_one),
+            routes!(orders::cancel),
+            routes!(orders::accept),
+            routes!(orders::request_return),
+        ],
+    )
 }

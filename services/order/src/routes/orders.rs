@@ -7,14 +7,13 @@ use event_bus::ConflictRetry;
 use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
-    ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
+    ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody, OutboxState,
     openapi::PagingRefused,
-    paging::{PageParams, PageRequest, Paged, visible_to},
+    paging::{PageParams, PageRequest, Paged, get_visible, visible_to},
     timestamp,
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::OrderState;
 use crate::{
     domain::{OrderStatus, Step, Trigger},
     lifecycle::{Origin, plan},
@@ -111,7 +110,7 @@ pub struct OrderQuery {
     )
 )]
 pub async fn list(
-    State(state): State<OrderState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Paged<OrderView>>, ApiError> {
@@ -128,29 +127,8 @@ pub async fn list(
     }
     // Order ids are UUID v7, so id order is creation order.
     let filter = filter.sort_by("_id", SortOrder::Desc);
-    let page = Paged::find(
-        state.outbox.store(),
-        ORDERS,
-        filter,
-        request,
-        OrderView::from,
-    )
-    .await?;
+    let page = Paged::find(state.store(), ORDERS, filter, request, OrderView::from).await?;
     Ok(Json(page))
-}
-
-/// The order if the caller owns it (or is an admin); otherwise 404, so that other
-/// people's order ids are not confirmed to exist.
-async fn visible(
-    state: &OrderState,
-    user: &AuthUser,
-    id: &str,
-) -> Result<Versioned<Order>, ApiError> {
-    ORDERS
-        .get(state.outbox.store(), id)
-        .await?
-        .filter(|o| user.may_access(&o.value.user_id))
-        .ok_or_else(|| ApiError::not_found("no such order"))
 }
 
 /// One order with its status history.
@@ -165,17 +143,26 @@ async fn visible(
     )
 )]
 pub async fn get_one(
-    State(state): State<OrderState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    Ok(Json(visible(&state, &user, &id).await?.into()))
+    let order = get_visible(
+        state.store(),
+        ORDERS,
+        &id,
+        &user,
+        |o| &o.user_id,
+        || ApiError::not_found("no such order"),
+    )
+    .await?;
+    Ok(Json(order.into()))
 }
 
 /// A customer action on their own order. Only the owner acts (an admin has the
 /// payment and shipment routes); a lost race with an event is retried on fresh state.
 async fn act(
-    state: &OrderState,
+    state: &OutboxState,
     user: &AuthUser,
     id: &str,
     trigger: Trigger,
@@ -191,7 +178,7 @@ async fn act(
     let answer = retry
         .run(|| async {
             let Some(current) = ORDERS
-                .get(state.outbox.store(), id)
+                .get(state.store(), id)
                 .await?
                 .filter(|o| o.value.user_id == user.id)
             else {
@@ -242,7 +229,7 @@ async fn act(
     )
 )]
 pub async fn cancel(
-    State(state): State<OrderState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
@@ -271,7 +258,7 @@ pub async fn cancel(
     )
 )]
 pub async fn accept(
-    State(state): State<OrderState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
@@ -300,7 +287,7 @@ pub async fn accept(
     )
 )]
 pub async fn request_return(
-    State(state): State<OrderState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,

@@ -62,11 +62,11 @@ impl OrderSteps for TestService {
     }
 
     async fn get(&self, uri: &str, token: &str) -> TestResponse {
-        self.send(Method::GET, uri, Some(token), None).await
+        self.send_as(Method::GET, uri, token).await
     }
 
     async fn post(&self, uri: &str, token: &str) -> TestResponse {
-        self.send(Method::POST, uri, Some(token), None).await
+        self.send_as(Method::POST, uri, token).await
     }
 
     async fn status(&self, user: &str, order_id: &str) -> String {

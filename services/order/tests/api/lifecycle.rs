@@ -3,7 +3,7 @@ use event_contracts::{
     ShipmentReturned, StockRejected,
 };
 
-use test_support::{TestService, eventually};
+use test_support::{TestService, eventually, field_of_each};
 
 use crate::helpers::{OrderSteps, spawn_app};
 
@@ -71,12 +71,7 @@ async fn a_paid_shipped_delivered_order_completes_when_accepted() {
     let accepted = app.post("/api/v1/orders/o1/accept", &ada).await;
     assert_eq!(accepted.status, 200);
     assert_eq!(accepted.body["status"], "completed");
-    let statuses: Vec<_> = accepted.body["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["status"].as_str().unwrap())
-        .collect();
+    let statuses = field_of_each(&accepted.body["history"], "status");
     assert_eq!(
         statuses,
         [
@@ -97,8 +92,7 @@ async fn a_paid_shipped_delivered_order_completes_when_accepted() {
     );
 
     let again = app.post("/api/v1/orders/o1/accept", &ada).await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.error_code(), "conflict");
+    again.assert_error(409, "conflict");
 }
 
 #[tokio::test]

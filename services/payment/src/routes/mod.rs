@@ -22,11 +22,13 @@ const DOC: ApiDoc = ApiDoc {
 };
 
 pub fn api(state: ApiState) -> Api {
-    let routes = DOC
-        .routes()
-        .routes(routes!(payments::list_payments))
-        .routes(routes!(payments::get_payment))
-        .routes(routes!(payments::pay))
-        .routes(routes!(payments::refund));
-    DOC.api(routes.with_state(state))
+    DOC.api(
+        state,
+        [
+            routes!(payments::list_payments),
+            routes!(payments::get_payment),
+            routes!(payments::pay),
+            routes!(payments::refund),
+        ],
+    )
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use service_kit::{
     AdminUser, ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody,
     openapi::{MalformedJson, NotAdmin, PagingRefused},
-    paging::{PageParams, PageRequest, Paged, visible_to},
+    paging::{PageParams, PageRequest, Paged, get_visible, visible_to},
     timestamp,
 };
 use utoipa::{IntoParams, ToSchema};
@@ -121,19 +121,14 @@ fn no_such_payment() -> ApiError {
     ApiError::not_found("no such payment")
 }
 
-/// The payment if the caller owns it (or is an admin); otherwise 404, so that other
-/// people's payment ids are not confirmed to exist.
+/// The payment if the caller owns it (or is an admin).
 async fn visible(
     state: &ApiState,
     user: &AuthUser,
     id: &str,
 ) -> Result<Versioned<Payment>, ApiError> {
-    state
-        .payments
-        .get(id)
-        .await?
-        .filter(|p| user.may_access(&p.value.user_id))
-        .ok_or_else(no_such_payment)
+    let store = state.payments.store();
+    get_visible(store, PAYMENTS, id, user, |p| &p.user_id, no_such_payment).await
 }
 
 /// The caller's payments, or every payment for an admin; newest first.

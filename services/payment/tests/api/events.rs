@@ -2,8 +2,7 @@ use event_contracts::{CancelReason, Envelope, PaymentRefunded, ShipmentReturned}
 use test_support::eventually;
 
 use crate::helpers::{
-    APPROVED_CARD, DECLINED_CARD, PaymentSteps, order_cancelled, order_created, spawn_app,
-    stock_reserved,
+    DECLINED_CARD, PaymentSteps, order_cancelled, order_created, spawn_app, stock_reserved,
 };
 
 fn shipment_returned(order_id: &str, user_id: &str) -> Envelope {
@@ -79,9 +78,7 @@ async fn a_cancelled_order_voids_its_pending_payment_without_moving_money() {
         "order cancelled by the customer"
     );
     // A voided payment can no longer be paid.
-    let pay = app
-        .pay(&id, &app.tokens.customer("u1"), APPROVED_CARD)
-        .await;
+    let pay = app.pay_as(&id, "u1").await;
     assert_eq!(pay.status, 409);
     app.settle().await;
     assert!(
@@ -111,8 +108,11 @@ async fn a_cancelled_order_that_was_paid_is_refunded_once_and_announced() {
     let payment = app.until_status(&id, "refunded").await;
     assert!(payment["refund_reference"].is_string());
     let refunded = app.wait_for_events("payment.refunded", 1).await;
-    app.settle().await;
-    assert_eq!(app.published("payment.refunded").len(), 1, "refunded once");
+    assert_eq!(
+        app.settled_events("payment.refunded").await.len(),
+        1,
+        "refunded once"
+    );
     let event = &refunded[0];
     assert_eq!(event.causation_id.as_deref(), Some(cancelled.id.as_str()));
     assert_eq!(event.correlation_id, cancelled.correlation_id);
@@ -158,8 +158,7 @@ async fn a_returned_shipment_refunds_the_payment_once() {
         refunded[0].causation_id.as_deref(),
         Some(returned.id.as_str())
     );
-    app.settle().await;
-    assert_eq!(app.published("payment.refunded").len(), 1);
+    assert_eq!(app.settled_events("payment.refunded").await.len(), 1);
 }
 
 #[tokio::test]

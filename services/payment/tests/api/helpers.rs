@@ -82,6 +82,8 @@ pub fn order_cancelled(order_id: &str, user_id: &str, reason: CancelReason) -> E
 pub trait PaymentSteps {
     async fn get(&self, uri: &str, token: &str) -> TestResponse;
     async fn pay(&self, payment_id: &str, token: &str, card: &str) -> TestResponse;
+    /// `user_id` pays with the approved card.
+    async fn pay_as(&self, payment_id: &str, user_id: &str) -> TestResponse;
     async fn refund(&self, payment_id: &str, token: &str) -> TestResponse;
     /// The payment of an order as an admin sees it, once it exists.
     async fn payment_of(&self, order_id: &str) -> Value;
@@ -99,11 +101,14 @@ pub trait PaymentSteps {
     async fn paid(&self, order_id: &str, user_id: &str) -> String;
     /// Gives the relay and the consumers time to do anything more they were going to.
     async fn settle(&self);
+    /// The recorded events of one type once the service has settled: none missing, none
+    /// still to come.
+    async fn settled_events(&self, event_type: &str) -> Vec<Envelope>;
 }
 
 impl PaymentSteps for TestService {
     async fn get(&self, uri: &str, token: &str) -> TestResponse {
-        self.send(Method::GET, uri, Some(token), None).await
+        self.send_as(Method::GET, uri, token).await
     }
 
     async fn pay(&self, payment_id: &str, token: &str, card: &str) -> TestResponse {
@@ -116,12 +121,16 @@ impl PaymentSteps for TestService {
         .await
     }
 
+    async fn pay_as(&self, payment_id: &str, user_id: &str) -> TestResponse {
+        self.pay(payment_id, &self.tokens.customer(user_id), APPROVED_CARD)
+            .await
+    }
+
     async fn refund(&self, payment_id: &str, token: &str) -> TestResponse {
-        self.send(
+        self.send_as(
             Method::POST,
             &format!("/api/v1/payments/{payment_id}/refund"),
-            Some(token),
-            None,
+            token,
         )
         .await
     }
@@ -184,14 +193,17 @@ impl PaymentSteps for TestService {
 
     async fn paid(&self, order_id: &str, user_id: &str) -> String {
         let id = self.payable(order_id, user_id).await;
-        let paid = self
-            .pay(&id, &self.tokens.customer(user_id), APPROVED_CARD)
-            .await;
+        let paid = self.pay_as(&id, user_id).await;
         assert_eq!(paid.body["status"], "completed", "{}", paid.body);
         id
     }
 
     async fn settle(&self) {
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+
+    async fn settled_events(&self, event_type: &str) -> Vec<Envelope> {
+        self.settle().await;
+        self.published(event_type)
     }
 }

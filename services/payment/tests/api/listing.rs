@@ -1,14 +1,10 @@
 use serde_json::Value;
+use test_support::field_of_each;
 
 use crate::helpers::{PaymentSteps, spawn_app};
 
 fn order_ids(page: &Value) -> Vec<&str> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["order_id"].as_str().unwrap())
-        .collect()
+    field_of_each(&page["items"], "order_id")
 }
 
 #[tokio::test]

@@ -8,11 +8,8 @@ use crate::helpers::{APPROVED_CARD, DECLINED_CARD, PaymentSteps, spawn_app};
 async fn paying_before_the_stock_is_reserved_is_refused_with_409() {
     let app = spawn_app().await;
     let id = app.ordered("o1", "u1").await;
-    let response = app
-        .pay(&id, &app.tokens.customer("u1"), APPROVED_CARD)
-        .await;
-    assert_eq!(response.status, 409);
-    assert_eq!(response.error_code(), "conflict");
+    let response = app.pay_as(&id, "u1").await;
+    response.assert_error(409, "conflict");
     assert!(
         response.body["message"].as_str().unwrap().contains("stock"),
         "{}",
@@ -67,9 +64,7 @@ async fn a_declined_card_fails_the_payment_with_the_reason_and_announces_it() {
     assert!(app.published("payment.completed").is_empty());
 
     // Failed is final: the same order is not charged with another card.
-    let retry = app
-        .pay(&id, &app.tokens.customer("u1"), APPROVED_CARD)
-        .await;
+    let retry = app.pay_as(&id, "u1").await;
     assert_eq!(retry.status, 409);
 }
 
@@ -88,13 +83,9 @@ async fn any_other_well_formed_card_is_declined_by_the_simulated_provider() {
 async fn a_completed_payment_is_not_paid_twice() {
     let app = spawn_app().await;
     let id = app.paid("o1", "u1").await;
-    let again = app
-        .pay(&id, &app.tokens.customer("u1"), APPROVED_CARD)
-        .await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.error_code(), "conflict");
-    app.settle().await;
-    assert_eq!(app.published("payment.completed").len(), 1);
+    let again = app.pay_as(&id, "u1").await;
+    again.assert_error(409, "conflict");
+    assert_eq!(app.settled_events("payment.completed").await.len(), 1);
 }
 
 #[tokio::test]
@@ -111,8 +102,7 @@ async fn of_two_concurrent_payments_only_one_captures() {
     statuses.sort_unstable();
     assert_eq!(statuses, [200, 409, 409]);
     app.wait_for_events("payment.completed", 1).await;
-    app.settle().await;
-    assert_eq!(app.published("payment.completed").len(), 1);
+    assert_eq!(app.settled_events("payment.completed").await.len(), 1);
     assert_eq!(
         app.payment(&id).await["history"].as_array().unwrap().len(),
         2
@@ -125,8 +115,7 @@ async fn another_customers_payment_is_not_found() {
     let id = app.payable("o1", "u1").await;
     let stranger = app.tokens.customer("u2");
     let get = app.get(&format!("/api/v1/payments/{id}"), &stranger).await;
-    assert_eq!(get.status, 404);
-    assert_eq!(get.error_code(), "not_found");
+    get.assert_error(404, "not_found");
     let pay = app.pay(&id, &stranger, APPROVED_CARD).await;
     assert_eq!(pay.status, 404);
     // Indistinguishable from a payment that does not exist.
@@ -152,8 +141,7 @@ async fn an_admin_cannot_pay_for_a_customer() {
     let app = spawn_app().await;
     let id = app.payable("o1", "u1").await;
     let response = app.pay(&id, &app.tokens.admin("root"), APPROVED_CARD).await;
-    assert_eq!(response.status, 403);
-    assert_eq!(response.error_code(), "forbidden");
+    response.assert_error(403, "forbidden");
     assert_eq!(app.payment(&id).await["status"], "pending");
 }
 
@@ -196,8 +184,7 @@ async fn a_card_number_that_is_not_13_to_19_digits_is_refused_naming_card_number
 async fn the_full_card_number_is_never_stored() {
     let app = spawn_app().await;
     let id = app.payable("o1", "u1").await;
-    app.pay(&id, &app.tokens.customer("u1"), APPROVED_CARD)
-        .await;
+    app.pay_as(&id, "u1").await;
     app.wait_for_events("payment.completed", 1).await;
 
     let payments = app.stored("payments").await;

@@ -1,4 +1,5 @@
 use event_contracts::PaymentRefunded;
+use test_support::field_of_each;
 
 use crate::helpers::{PaymentSteps, spawn_app};
 
@@ -7,8 +8,7 @@ async fn a_customer_cannot_refund_even_their_own_payment() {
     let app = spawn_app().await;
     let id = app.paid("o1", "u1").await;
     let response = app.refund(&id, &app.tokens.customer("u1")).await;
-    assert_eq!(response.status, 403);
-    assert_eq!(response.error_code(), "forbidden");
+    response.assert_error(403, "forbidden");
     assert_eq!(app.payment(&id).await["status"], "completed");
 }
 
@@ -22,12 +22,7 @@ async fn an_admin_refunds_a_completed_payment_once_and_it_is_announced() {
     assert_eq!(refunded.status, 200, "{}", refunded.body);
     assert_eq!(refunded.body["status"], "refunded");
     assert!(refunded.body["refund_reference"].is_string());
-    let statuses: Vec<_> = refunded.body["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["status"].as_str().unwrap())
-        .collect();
+    let statuses = field_of_each(&refunded.body["history"], "status");
     assert_eq!(statuses, ["pending", "completed", "refunded"]);
 
     let events = app.wait_for_events("payment.refunded", 1).await;
@@ -39,10 +34,8 @@ async fn an_admin_refunds_a_completed_payment_once_and_it_is_announced() {
     assert_eq!(data.amount.amount_minor(), 1999);
 
     let again = app.refund(&id, &admin).await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.error_code(), "conflict");
-    app.settle().await;
-    assert_eq!(app.published("payment.refunded").len(), 1);
+    again.assert_error(409, "conflict");
+    assert_eq!(app.settled_events("payment.refunded").await.len(), 1);
 }
 
 #[tokio::test]
@@ -56,6 +49,5 @@ async fn a_payment_that_was_not_completed_cannot_be_refunded() {
 
     let missing = app.refund("no-such-payment", &admin).await;
     assert_eq!(missing.status, 404);
-    app.settle().await;
-    assert!(app.published("payment.refunded").is_empty());
+    assert!(app.settled_events("payment.refunded").await.is_empty());
 }

@@ -9,13 +9,12 @@ use event_contracts::{Envelope, ProductCreated, ProductRemoved, ProductUpdated};
 use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
-    ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody,
+    ApiError, ApiJson, ApiQuery, AuthUser, CorrelationId, ErrorBody, OutboxState,
     openapi::{MalformedJson, PagingRefused},
     paging::{PageParams, PageRequest, Paged},
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::ProductState;
 use crate::{
     domain::{ProductDraft, ProductPatch, Shelf, fields},
     store::{PRODUCTS, Product},
@@ -90,7 +89,7 @@ pub struct CatalogFilter {
     )
 )]
 pub async fn list(
-    State(state): State<ProductState>,
+    State(state): State<OutboxState>,
     ApiQuery(paging): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<CatalogFilter>,
 ) -> Result<Json<Paged<ProductView>>, ApiError> {
@@ -105,14 +104,7 @@ pub async fn list(
         query = query.and_contains("name", name);
     }
     let query = query.sort_by("name", SortOrder::Asc);
-    let page = Paged::find(
-        state.outbox.store(),
-        PRODUCTS,
-        query,
-        request,
-        ProductView::from,
-    )
-    .await?;
+    let page = Paged::find(state.store(), PRODUCTS, query, request, ProductView::from).await?;
     Ok(Json(page))
 }
 
@@ -127,11 +119,11 @@ pub async fn list(
     )
 )]
 pub async fn get_one(
-    State(state): State<ProductState>,
+    State(state): State<OutboxState>,
     Path(id): Path<String>,
 ) -> Result<Json<ProductView>, ApiError> {
     let product = PRODUCTS
-        .get(state.outbox.store(), &id)
+        .get(state.store(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such product"))?;
     Ok(Json(product.into()))
@@ -151,7 +143,7 @@ pub async fn get_one(
     )
 )]
 pub async fn create(
-    State(state): State<ProductState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     ApiJson(body): ApiJson<NewProduct>,
@@ -204,12 +196,12 @@ pub async fn create(
 }
 
 async fn owned(
-    state: &ProductState,
+    state: &OutboxState,
     user: &AuthUser,
     id: &str,
 ) -> Result<Versioned<Product>, ApiError> {
     let product = PRODUCTS
-        .get(state.outbox.store(), id)
+        .get(state.store(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such product"))?;
     if !user.may_access(&product.value.owner_id) {
@@ -238,7 +230,7 @@ async fn owned(
     )
 )]
 pub async fn update(
-    State(state): State<ProductState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
@@ -306,7 +298,7 @@ pub async fn update(
     )
 )]
 pub async fn remove(
-    State(state): State<ProductState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,

@@ -1,7 +1,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use test_support::eventually;
+use test_support::{eventually, field_of_each};
 
 use crate::helpers::{ProductSteps, spawn_app};
 
@@ -43,12 +43,7 @@ async fn anyone_browses_the_catalog_by_page_and_name() {
     let all = app.send(Method::GET, "/api/v1/products", None, None).await;
     assert_eq!(all.status, 200);
     assert_eq!(all.body["total"], 3);
-    let names: Vec<_> = all.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let names = field_of_each(&all.body["items"], "name");
     assert_eq!(names, ["Blue mug", "Red mug", "Teapot"]);
 
     let mugs = app
@@ -65,8 +60,7 @@ async fn anyone_browses_the_catalog_by_page_and_name() {
     let missing = app
         .send(Method::GET, "/api/v1/products/nope", None, None)
         .await;
-    assert_eq!(missing.status, 404);
-    assert_eq!(missing.error_code(), "not_found");
+    missing.assert_error(404, "not_found");
 }
 
 #[tokio::test]

@@ -6,15 +6,14 @@ use doc_store::SortOrder;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use service_kit::{
-    AdminUser, ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody,
+    AdminUser, ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody, OutboxState,
     openapi::{NotAdmin, PagingRefused},
-    paging::{PageParams, PageRequest, Paged, visible_to},
+    paging::{PageParams, PageRequest, Paged, get_visible, visible_to},
     timestamp,
 };
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
-use super::ShippingState;
 use crate::{
     domain::{Outcome, ShipmentStatus, Step},
     events::{Cause, announce},
@@ -89,7 +88,7 @@ fn no_such_shipment() -> ApiError {
     )
 )]
 pub async fn list_shipments(
-    State(state): State<ShippingState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     ApiQuery(paging): ApiQuery<PageParams>,
     ApiQuery(filter): ApiQuery<ShipmentFilter>,
@@ -100,7 +99,7 @@ pub async fn list_shipments(
         query = query.and_eq("order_id", order_id);
     }
     let query = query.sort_by("created_at", SortOrder::Desc);
-    let page = Paged::find(state.outbox.store(), SHIPMENTS, query, request, |s| {
+    let page = Paged::find(state.store(), SHIPMENTS, query, request, |s| {
         ShipmentView::new(s.id, s.value)
     })
     .await?;
@@ -120,16 +119,19 @@ pub async fn list_shipments(
     )
 )]
 pub async fn get_shipment(
-    State(state): State<ShippingState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     Path(id): Path<String>,
 ) -> Result<Json<ShipmentView>, ApiError> {
-    let shipment = SHIPMENTS
-        .get(state.outbox.store(), &id)
-        .await?
-        // Someone else's shipment is answered like a missing one, so ids are not confirmed.
-        .filter(|s| user.may_access(&s.value.user_id))
-        .ok_or_else(no_such_shipment)?;
+    let shipment = get_visible(
+        state.store(),
+        SHIPMENTS,
+        &id,
+        &user,
+        |s| &s.user_id,
+        no_such_shipment,
+    )
+    .await?;
     Ok(Json(ShipmentView::new(shipment.id, shipment.value)))
 }
 
@@ -148,7 +150,7 @@ pub async fn get_shipment(
     )
 )]
 pub async fn deliver_shipment(
-    State(state): State<ShippingState>,
+    State(state): State<OutboxState>,
     _admin: AdminUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
@@ -179,7 +181,7 @@ pub async fn deliver_shipment(
     )
 )]
 pub async fn return_shipment(
-    State(state): State<ShippingState>,
+    State(state): State<OutboxState>,
     _admin: AdminUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
@@ -198,14 +200,14 @@ pub async fn return_shipment(
 /// written guarded by that read's version, so of two concurrent requests one wins and
 /// the other gets 409 without announcing anything.
 async fn advance(
-    state: &ShippingState,
+    state: &OutboxState,
     id: &str,
     step: Step,
     precondition: &str,
     correlation: &str,
 ) -> Result<Json<ShipmentView>, ApiError> {
     let current = SHIPMENTS
-        .get(state.outbox.store(), id)
+        .get(state.store(), id)
         .await?
         .ok_or_else(no_such_shipment)?;
     let status = current.value.status;

@@ -17,13 +17,11 @@ async fn an_admin_delivers_an_awaiting_shipment_and_it_is_announced() {
     );
     assert_eq!(app.shipment_of("o1").await["status"], "delivered");
 
-    app.settled().await;
-    let announced = app.published_of::<ShipmentDelivered>();
-    assert_eq!(announced.len(), 1, "{announced:?}");
-    assert_eq!(announced[0].data["shipment_id"], id.as_str());
-    assert_eq!(announced[0].data["order_id"], "o1");
-    assert_eq!(announced[0].data["user_id"], "u1");
-    assert_eq!(announced[0].causation_id, None, "a request started it");
+    let announced = app.announced_once::<ShipmentDelivered>().await;
+    assert_eq!(announced.data["shipment_id"], id.as_str());
+    assert_eq!(announced.data["order_id"], "o1");
+    assert_eq!(announced.data["user_id"], "u1");
+    assert_eq!(announced.causation_id, None, "a request started it");
 }
 
 #[tokio::test]
@@ -31,8 +29,7 @@ async fn delivering_twice_answers_409_and_announces_once() {
     let app = spawn_app().await;
     let id = app.delivered_shipment("o1", "u1").await;
     let again = app.deliver(&id, &app.tokens.admin("root")).await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.error_code(), "conflict");
+    again.assert_error(409, "conflict");
     assert_eq!(again.body["details"]["status"], "delivered");
     app.settled().await;
     assert_eq!(app.published_of::<ShipmentDelivered>().len(), 1);
@@ -74,8 +71,7 @@ async fn a_customer_may_neither_deliver_nor_return_even_their_own_shipment() {
     let id = app.awaiting_shipment("o1", "u1").await;
     let owner = app.tokens.customer("u1");
     let deliver = app.deliver(&id, &owner).await;
-    assert_eq!(deliver.status, 403);
-    assert_eq!(deliver.error_code(), "forbidden");
+    deliver.assert_error(403, "forbidden");
     let returned = app.mark_returned(&id, &owner).await;
     assert_eq!(returned.status, 403);
     // Forbidden before looking anything up, so it does not reveal which ids exist.
@@ -118,12 +114,10 @@ async fn the_return_flow_ends_with_a_returned_shipment_and_announces_it() {
     let again = app.mark_returned(&id, &admin).await;
     assert_eq!(again.status, 409);
 
-    app.settled().await;
-    let announced = app.published_of::<ShipmentReturned>();
-    assert_eq!(announced.len(), 1, "{announced:?}");
-    assert_eq!(announced[0].data["shipment_id"], id.as_str());
-    assert_eq!(announced[0].data["order_id"], "o1");
-    assert_eq!(announced[0].data["user_id"], "u1");
+    let announced = app.announced_once::<ShipmentReturned>().await;
+    assert_eq!(announced.data["shipment_id"], id.as_str());
+    assert_eq!(announced.data["order_id"], "o1");
+    assert_eq!(announced.data["user_id"], "u1");
 }
 
 #[tokio::test]

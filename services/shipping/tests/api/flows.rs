@@ -47,13 +47,12 @@ async fn a_completed_payment_makes_the_shipment_awaiting_and_announces_it_once()
     let shipment = app.shipment_of("o1").await;
     assert_eq!(shipment["status"], "awaiting");
     assert_eq!(history(&shipment), ["pending", "awaiting"]);
-    let announced = app.published_of::<ShipmentAwaiting>();
-    assert_eq!(announced.len(), 1, "{announced:?}");
-    assert_eq!(announced[0].data["shipment_id"], shipment["id"]);
-    assert_eq!(announced[0].data["order_id"], "o1");
-    assert_eq!(announced[0].data["user_id"], "u1");
-    assert_eq!(announced[0].causation_id.as_deref(), Some(paid.id.as_str()));
-    assert_eq!(announced[0].correlation_id, paid.correlation_id);
+    let announced = app.announced_once::<ShipmentAwaiting>().await;
+    assert_eq!(announced.data["shipment_id"], shipment["id"]);
+    assert_eq!(announced.data["order_id"], "o1");
+    assert_eq!(announced.data["user_id"], "u1");
+    assert_eq!(announced.causation_id.as_deref(), Some(paid.id.as_str()));
+    assert_eq!(announced.correlation_id, paid.correlation_id);
 }
 
 #[tokio::test]
@@ -106,8 +105,7 @@ async fn a_cancelled_order_cancels_its_pending_shipment_which_then_cannot_be_del
     app.deliver_events(&[payment_completed("o1", "u1")]).await;
     let id = shipment["id"].as_str().unwrap();
     let delivered = app.deliver(id, &app.tokens.admin("root")).await;
-    assert_eq!(delivered.status, 409);
-    assert_eq!(delivered.error_code(), "conflict");
+    delivered.assert_error(409, "conflict");
     assert_eq!(delivered.body["details"]["status"], "cancelled");
     app.settled().await;
     assert!(app.published.lock().unwrap().is_empty());

@@ -5,7 +5,7 @@ use event_contracts::{
 };
 use serde_json::Value;
 use service_kit::Settings;
-use test_support::{TestResponse, TestService};
+use test_support::{TestResponse, TestService, field_of_each};
 
 pub const LIST: &str = "/api/v1/shipments";
 
@@ -88,6 +88,9 @@ pub fn return_requested(order_id: &str, user_id: &str) -> Envelope {
 pub trait ShippingSteps {
     /// The recorded events of one type.
     fn published_of<E: Event>(&self) -> Vec<Envelope>;
+    /// Once the service has settled, its one recorded event of type `E`, asserting there
+    /// is exactly one.
+    async fn announced_once<E: Event>(&self) -> Envelope;
     async fn list(&self, query: &str, token: &str) -> TestResponse;
     async fn get(&self, id: &str, token: &str) -> TestResponse;
     async fn deliver(&self, id: &str, token: &str) -> TestResponse;
@@ -107,34 +110,31 @@ impl ShippingSteps for TestService {
         self.published(E::TYPE)
     }
 
+    async fn announced_once<E: Event>(&self) -> Envelope {
+        self.settled().await;
+        let mut announced = self.published_of::<E>();
+        assert_eq!(announced.len(), 1, "{announced:?}");
+        announced.pop().unwrap()
+    }
+
     async fn list(&self, query: &str, token: &str) -> TestResponse {
-        self.send(Method::GET, &format!("{LIST}{query}"), Some(token), None)
+        self.send_as(Method::GET, &format!("{LIST}{query}"), token)
             .await
     }
 
     async fn get(&self, id: &str, token: &str) -> TestResponse {
-        self.send(Method::GET, &format!("{LIST}/{id}"), Some(token), None)
+        self.send_as(Method::GET, &format!("{LIST}/{id}"), token)
             .await
     }
 
     async fn deliver(&self, id: &str, token: &str) -> TestResponse {
-        self.send(
-            Method::POST,
-            &format!("{LIST}/{id}/deliver"),
-            Some(token),
-            None,
-        )
-        .await
+        self.send_as(Method::POST, &format!("{LIST}/{id}/deliver"), token)
+            .await
     }
 
     async fn mark_returned(&self, id: &str, token: &str) -> TestResponse {
-        self.send(
-            Method::POST,
-            &format!("{LIST}/{id}/return"),
-            Some(token),
-            None,
-        )
-        .await
+        self.send_as(Method::POST, &format!("{LIST}/{id}/return"), token)
+            .await
     }
 
     async fn shipments_of(&self, order_id: &str) -> Vec<Value> {
@@ -170,11 +170,6 @@ impl ShippingSteps for TestService {
 }
 
 /// The statuses of a shipment's history, oldest first.
-pub fn history(shipment: &Value) -> Vec<String> {
-    shipment["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|change| change["status"].as_str().unwrap().to_owned())
-        .collect()
+pub fn history(shipment: &Value) -> Vec<&str> {
+    field_of_each(&shipment["history"], "status")
 }

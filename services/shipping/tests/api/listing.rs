@@ -1,6 +1,7 @@
 //! Who sees which shipments.
 
 use axum::http::Method;
+use test_support::field_of_each;
 
 use crate::helpers::{ShippingSteps, spawn_app};
 
@@ -14,12 +15,7 @@ async fn a_customer_lists_only_their_own_shipments_newest_first() {
     let mine = app.list("", &app.tokens.customer("u1")).await;
     assert_eq!(mine.status, 200);
     assert_eq!(mine.body["total"], 2);
-    let orders: Vec<_> = mine.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["order_id"].as_str().unwrap())
-        .collect();
+    let orders = field_of_each(&mine.body["items"], "order_id");
     assert_eq!(orders, ["o3", "o1"]);
 
     // Filtering by someone else's order finds nothing rather than their shipment.
@@ -59,8 +55,7 @@ async fn bad_paging_is_refused_naming_the_parameter() {
     assert_eq!(out_of_range.status, 422);
     assert_eq!(out_of_range.body["details"]["field"], "per_page");
     let garbled = app.list("?page=first", &token).await;
-    assert_eq!(garbled.status, 400);
-    assert_eq!(garbled.error_code(), "bad_request");
+    garbled.assert_error(400, "bad_request");
 }
 
 #[tokio::test]
@@ -76,8 +71,7 @@ async fn the_owner_and_an_admin_read_a_shipment_and_another_customer_gets_404() 
     assert_eq!(admin.status, 200);
 
     let stranger = app.get(&id, &app.tokens.customer("u2")).await;
-    assert_eq!(stranger.status, 404);
-    assert_eq!(stranger.error_code(), "not_found");
+    stranger.assert_error(404, "not_found");
     let missing = app.get("no-such-id", &app.tokens.customer("u2")).await;
     assert_eq!(missing.status, 404);
     assert_eq!(

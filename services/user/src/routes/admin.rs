@@ -6,12 +6,12 @@ use axum::{
 use doc_store::{Query, SortOrder};
 use event_contracts::{Envelope, UserDeleted};
 use service_kit::{
-    AdminUser, ApiError, ApiQuery, CorrelationId, ErrorBody,
+    AdminUser, ApiError, ApiQuery, CorrelationId, ErrorBody, OutboxState,
     openapi::{NotAdmin, PagingRefused},
     paging::{PageParams, PageRequest, Paged},
 };
 
-use super::{UserState, me::ProfileView};
+use super::me::ProfileView;
 use crate::store::PROFILES;
 
 /// Every profile, oldest first.
@@ -27,7 +27,7 @@ use crate::store::PROFILES;
     )
 )]
 pub async fn list_users(
-    State(state): State<UserState>,
+    State(state): State<OutboxState>,
     _admin: AdminUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Paged<ProfileView>>, ApiError> {
@@ -35,7 +35,7 @@ pub async fn list_users(
     // User ids are UUID v7 from registration: id order is sign-up order (sorting the
     // RFC 3339 text would misorder times whose fractions drop trailing zeros).
     let query = Query::all().sort_by("_id", SortOrder::Asc);
-    let page = Paged::find(state.outbox.store(), PROFILES, query, request, |p| {
+    let page = Paged::find(state.store(), PROFILES, query, request, |p| {
         ProfileView::new(p.id, p.value)
     })
     .await?;
@@ -55,12 +55,12 @@ pub async fn list_users(
     )
 )]
 pub async fn get_user(
-    State(state): State<UserState>,
+    State(state): State<OutboxState>,
     _admin: AdminUser,
     Path(id): Path<String>,
 ) -> Result<Json<ProfileView>, ApiError> {
     let profile = PROFILES
-        .get(state.outbox.store(), &id)
+        .get(state.store(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such user"))?;
     Ok(Json(ProfileView::new(profile.id, profile.value)))
@@ -81,7 +81,7 @@ pub async fn get_user(
     )
 )]
 pub async fn delete_user(
-    State(state): State<UserState>,
+    State(state): State<OutboxState>,
     AdminUser(admin): AdminUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
@@ -93,7 +93,7 @@ pub async fn delete_user(
         ));
     }
     let profile = PROFILES
-        .get(state.outbox.store(), &id)
+        .get(state.store(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such user"))?;
     let event = Envelope::new(&UserDeleted { user_id: id }, correlation);

@@ -3,13 +3,12 @@ use doc_store::{Query, SortOrder};
 use money::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
-    ApiError, ApiJson, ApiQuery, AuthUser, ErrorBody,
+    ApiError, ApiJson, ApiQuery, AuthUser, ErrorBody, OutboxState,
     openapi::{MalformedJson, PagingRefused, RoleSchema},
     paging::{PageParams, PageRequest, Paged},
 };
 use utoipa::ToSchema;
 
-use super::UserState;
 use crate::{
     domain::profile_text,
     store::{OWNED_PRODUCTS, PROFILES, Profile},
@@ -36,7 +35,7 @@ pub struct OwnedProductView {
     )
 )]
 pub async fn my_products(
-    State(state): State<UserState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     ApiQuery(params): ApiQuery<PageParams>,
 ) -> Result<Json<Paged<OwnedProductView>>, ApiError> {
@@ -44,7 +43,7 @@ pub async fn my_products(
     let query = Query::eq("owner_id", user.id.as_str())
         .and_eq("removed", false)
         .sort_by("name", SortOrder::Asc);
-    let page = Paged::find(state.outbox.store(), OWNED_PRODUCTS, query, request, |p| {
+    let page = Paged::find(state.store(), OWNED_PRODUCTS, query, request, |p| {
         OwnedProductView {
             id: p.id,
             name: p.value.name,
@@ -103,11 +102,11 @@ pub struct ProfileUpdate {
     )
 )]
 pub async fn get_me(
-    State(state): State<UserState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
 ) -> Result<Json<ProfileView>, ApiError> {
     let profile = PROFILES
-        .get(state.outbox.store(), &user.id)
+        .get(state.store(), &user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("no profile for this account"))?;
     Ok(Json(ProfileView::new(profile.id, profile.value)))
@@ -128,7 +127,7 @@ pub async fn get_me(
     )
 )]
 pub async fn update_me(
-    State(state): State<UserState>,
+    State(state): State<OutboxState>,
     user: AuthUser,
     ApiJson(update): ApiJson<ProfileUpdate>,
 ) -> Result<Json<ProfileView>, ApiError> {
@@ -141,7 +140,7 @@ pub async fn update_me(
         .map(|v| profile_text("shipping_address", &v, 500))
         .transpose()?;
     let current = PROFILES
-        .get(state.outbox.store(), &user.id)
+        .get(state.store(), &user.id)
         .await?
         .ok_or_else(|| ApiError::not_found("no profile for this account"))?;
     let mut profile = current.value.clone();

@@ -1,19 +1,8 @@
-use std::sync::Arc;
-
-use axum::extract::FromRef;
-use event_bus::Outbox;
-use service_kit::{Api, TokenVerifier, openapi::ApiDoc};
+use service_kit::{Api, OutboxState, openapi::ApiDoc};
 use utoipa_axum::routes;
 
 mod admin;
 mod me;
-
-/// What the user routes share: the outbox (and through it the store) and the verifier.
-#[derive(Clone, FromRef)]
-pub struct UserState {
-    pub outbox: Outbox,
-    pub verifier: Arc<TokenVerifier>,
-}
 
 const DOC: ApiDoc = ApiDoc {
     title: "user-service",
@@ -21,14 +10,16 @@ const DOC: ApiDoc = ApiDoc {
     tag: ("users", "Profiles and account administration"),
 };
 
-pub fn api(state: UserState) -> Api {
-    let routes = DOC
-        .routes()
-        .routes(routes!(me::get_me, me::update_me))
-        .routes(routes!(me::my_products))
-        .routes(routes!(admin::list_users))
-        .routes(routes!(admin::get_user, admin::delete_user));
-    DOC.api(routes.with_state(state))
+pub fn api(state: OutboxState) -> Api {
+    DOC.api(
+        state,
+        [
+            routes!(me::get_me, me::update_me),
+            routes!(me::my_products),
+            routes!(admin::list_users),
+            routes!(admin::get_user, admin::delete_user),
+        ],
+    )
 }
 
 /// A refused profile text is a 422 naming its field.

@@ -40,6 +40,6 @@ impl UserSteps for TestService {
     }
 
     async fn get(&self, uri: &str, token: &str) -> TestResponse {
-        self.send(Method::GET, uri, Some(token), None).await
+        self.send_as(Method::GET, uri, token).await
     }
 }
