@@ -60,6 +60,19 @@ impl Target {
         Ok(client)
     }
 
+    /// The opening of most scenarios: the admin, having put a product on sale; returns
+    /// the admin's client and the product's id.
+    pub async fn admin_selling(
+        &self,
+        name: &str,
+        price_minor: i64,
+        stock: u32,
+    ) -> anyhow::Result<(Client, String)> {
+        let admin = self.admin().await?;
+        let product = admin.create_product(name, price_minor, stock).await?;
+        Ok((admin, product))
+    }
+
     /// Registers a fresh customer (unique email) and logs them in.
     pub async fn new_customer(&self) -> anyhow::Result<Customer> {
         let email = format!("c-{}@shop.test", uuid::Uuid::new_v4().simple());
@@ -122,6 +135,17 @@ impl Reply {
             self.body
         );
         obj["code"].as_str().expect("code is a string")
+    }
+
+    /// The text `field` of each element of the body's `list` array (`items`, `history`):
+    /// what a scenario looks for an id, a status or a kind in.
+    pub fn each(&self, list: &str, field: &str) -> Vec<&str> {
+        self.body[list]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {list} array in {:?}", self.body))
+            .iter()
+            .filter_map(|element| element[field].as_str())
+            .collect()
     }
 }
 
@@ -192,6 +216,13 @@ impl Client {
         );
         self.token = reply.body["access_token"].as_str().map(str::to_owned);
         Ok(reply.body)
+    }
+
+    /// Exchanges a refresh token for a new token pair (without keeping the new access
+    /// token: the scenario decides whether to use it).
+    pub async fn refresh(&self, refresh_token: &str) -> anyhow::Result<Reply> {
+        self.post("/auth/refresh", json!({"refresh_token": refresh_token}))
+            .await
     }
 
     /// Retries `GET path` until it answers `status`: for state that arrives by event.
@@ -306,6 +337,13 @@ impl Client {
         Ok(order_id)
     }
 
+    /// As a customer: puts `quantity` of a product in the cart and checks out; returns
+    /// the order id.
+    pub async fn order(&self, product_id: &str, quantity: u32) -> anyhow::Result<String> {
+        self.add_to_cart(product_id, quantity).await?;
+        self.checkout().await
+    }
+
     pub async fn order_status(&self, order_id: &str, status: &str) -> anyhow::Result<Reply> {
         self.until(
             &format!("/orders/{order_id}"),
@@ -317,23 +355,27 @@ impl Client {
 
     /// The payment of an order, once the payment service has created it.
     pub async fn payment_of(&self, order_id: &str) -> anyhow::Result<Value> {
-        let reply = self
-            .until(
-                &format!("/payments?order_id={order_id}"),
-                "the payment",
-                |r| r.body["items"].as_array().is_some_and(|i| !i.is_empty()),
-            )
-            .await?;
-        Ok(reply.body["items"][0].clone())
+        self.first_of_order("/payments", order_id, "the payment")
+            .await
     }
 
     pub async fn shipment_of(&self, order_id: &str) -> anyhow::Result<Value> {
+        self.first_of_order("/shipments", order_id, "the shipment")
+            .await
+    }
+
+    /// The first item `GET {list}?order_id=...` lists, once it lists one (payments and
+    /// shipments are created by event, after the order).
+    async fn first_of_order(
+        &self,
+        list: &str,
+        order_id: &str,
+        what: &str,
+    ) -> anyhow::Result<Value> {
         let reply = self
-            .until(
-                &format!("/shipments?order_id={order_id}"),
-                "the shipment",
-                |r| r.body["items"].as_array().is_some_and(|i| !i.is_empty()),
-            )
+            .until(&format!("{list}?order_id={order_id}"), what, |r| {
+                r.body["items"].as_array().is_some_and(|i| !i.is_empty())
+            })
             .await?;
         Ok(reply.body["items"][0].clone())
     }

@@ -6,9 +6,8 @@ use serde_json::json;
 async fn a_customer_cannot_read_or_act_on_another_customers_things() {
     let system = System::from_env().await.unwrap();
     let target = &system.target;
-    let admin = target.admin().await.unwrap();
-    let mug = admin
-        .create_product("E2E guarded mug", 1000, 10)
+    let (admin, mug) = target
+        .admin_selling("E2E guarded mug", 1000, 10)
         .await
         .unwrap();
     let owner = target.new_customer().await.unwrap();
@@ -16,8 +15,7 @@ async fn a_customer_cannot_read_or_act_on_another_customers_things() {
     let (owner, intruder) = (&owner.client, &intruder.client);
 
     let personal = owner.create_product("Owner's bike", 9900, 1).await.unwrap();
-    owner.add_to_cart(&mug, 1).await.unwrap();
-    let order_id = owner.checkout().await.unwrap();
+    let order_id = owner.order(&mug, 1).await.unwrap();
     owner.order_status(&order_id, "pending").await.unwrap();
     let payment = owner.payment_of(&order_id).await.unwrap();
     let payment_id = payment["id"].as_str().unwrap();
@@ -129,16 +127,14 @@ async fn a_customer_cannot_read_or_act_on_another_customers_things() {
 async fn an_admin_inspects_every_order_payment_and_shipment() {
     let system = System::from_env().await.unwrap();
     let target = &system.target;
-    let admin = target.admin().await.unwrap();
-    let mug = admin
-        .create_product("E2E admin mug", 1000, 10)
+    let (admin, mug) = target
+        .admin_selling("E2E admin mug", 1000, 10)
         .await
         .unwrap();
     let mut orders = Vec::new();
     for _ in 0..2 {
         let customer = target.new_customer().await.unwrap();
-        customer.client.add_to_cart(&mug, 1).await.unwrap();
-        let order_id = customer.client.checkout().await.unwrap();
+        let order_id = customer.client.order(&mug, 1).await.unwrap();
         customer.client.payment_of(&order_id).await.unwrap();
         customer.client.shipment_of(&order_id).await.unwrap();
         orders.push(order_id);
@@ -155,12 +151,7 @@ async fn an_admin_inspects_every_order_payment_and_shipment() {
         }
     }
     let all = admin.get("/orders?per_page=100").await.unwrap();
-    let ids: Vec<&str> = all.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|o| o["id"].as_str())
-        .collect();
+    let ids = all.each("items", "id");
     assert!(orders.iter().all(|o| ids.contains(&o.as_str())), "{ids:?}");
     for path in ["/payments?per_page=100", "/shipments?per_page=100"] {
         let listed = admin.get(path).await.unwrap();

@@ -27,10 +27,7 @@ async fn a_customer_registers_logs_in_refreshes_and_manages_their_profile() {
 
     let rotated = customer
         .client
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": customer.refresh_token}),
-        )
+        .refresh(&customer.refresh_token)
         .await
         .unwrap();
     assert_eq!(rotated.status, StatusCode::OK, "{:?}", rotated.body);
@@ -40,10 +37,7 @@ async fn a_customer_registers_logs_in_refreshes_and_manages_their_profile() {
 
     let replay = customer
         .client
-        .post(
-            "/auth/refresh",
-            json!({"refresh_token": customer.refresh_token}),
-        )
+        .refresh(&customer.refresh_token)
         .await
         .unwrap();
     assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
@@ -73,12 +67,7 @@ async fn the_admin_lists_users_and_a_deleted_user_can_no_longer_log_in() {
 
     let listed = admin.get("/users?per_page=100").await.unwrap();
     assert_eq!(listed.status, StatusCode::OK);
-    let ids: Vec<&str> = listed.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|u| u["id"].as_str())
-        .collect();
+    let ids = listed.each("items", "id");
     assert!(ids.contains(&customer.id.as_str()), "{ids:?}");
 
     let deleted = admin

@@ -4,9 +4,8 @@ use crate::system::System;
 async fn concurrent_checkouts_of_the_last_units_never_oversell() {
     let system = System::from_env().await.unwrap();
     let target = &system.target;
-    let admin = target.admin().await.unwrap();
-    let last = admin
-        .create_product("E2E last units", 500, 3)
+    let (admin, last) = target
+        .admin_selling("E2E last units", 500, 3)
         .await
         .unwrap();
     let mut customers = Vec::new();

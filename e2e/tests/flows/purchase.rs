@@ -8,8 +8,7 @@ const DECLINED: &str = "4000000000000002";
 async fn a_purchase_runs_to_completed_and_the_stock_is_decremented() {
     let system = System::from_env().await.unwrap();
     let target = &system.target;
-    let admin = target.admin().await.unwrap();
-    let mug = admin.create_product("E2E mug", 1250, 5).await.unwrap();
+    let (admin, mug) = target.admin_selling("E2E mug", 1250, 5).await.unwrap();
     let ada = target.new_customer().await.unwrap();
     let ada = &ada.client;
 
@@ -51,12 +50,7 @@ async fn a_purchase_runs_to_completed_and_the_stock_is_decremented() {
         )
         .await
         .unwrap();
-    let kinds: Vec<&str> = notes.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|n| n["kind"].as_str())
-        .collect();
+    let kinds = notes.each("items", "kind");
     for kind in [
         "payment.completed",
         "shipment.awaiting",
@@ -71,13 +65,11 @@ async fn a_purchase_runs_to_completed_and_the_stock_is_decremented() {
 async fn a_declined_payment_cancels_the_order_and_releases_the_stock() {
     let system = System::from_env().await.unwrap();
     let target = &system.target;
-    let admin = target.admin().await.unwrap();
-    let lamp = admin.create_product("E2E lamp", 4000, 5).await.unwrap();
+    let (admin, lamp) = target.admin_selling("E2E lamp", 4000, 5).await.unwrap();
     let bob = target.new_customer().await.unwrap();
     let bob = &bob.client;
 
-    bob.add_to_cart(&lamp, 2).await.unwrap();
-    let order_id = bob.checkout().await.unwrap();
+    let order_id = bob.order(&lamp, 2).await.unwrap();
     // Held while the order is open.
     admin
         .until(&format!("/products/{lamp}"), "stock held", |r| {
@@ -90,12 +82,7 @@ async fn a_declined_payment_cancels_the_order_and_releases_the_stock() {
     assert_eq!(declined.status, StatusCode::OK, "{declined:?}");
     assert_eq!(declined.body["status"], "failed");
     let order = bob.order_status(&order_id, "cancelled").await.unwrap();
-    let causes: Vec<&str> = order.body["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|h| h["cause"].as_str())
-        .collect();
+    let causes = order.each("history", "cause");
     assert!(causes.contains(&"payment.failed"), "{causes:?}");
     admin
         .until(&format!("/products/{lamp}"), "stock released", |r| {
@@ -116,11 +103,9 @@ async fn a_declined_payment_cancels_the_order_and_releases_the_stock() {
 async fn a_customer_cancels_a_pending_order_and_the_stock_comes_back() {
     let system = System::from_env().await.unwrap();
     let target = &system.target;
-    let admin = target.admin().await.unwrap();
-    let pen = admin.create_product("E2E pen", 300, 4).await.unwrap();
+    let (admin, pen) = target.admin_selling("E2E pen", 300, 4).await.unwrap();
     let cy = target.new_customer().await.unwrap();
-    cy.client.add_to_cart(&pen, 4).await.unwrap();
-    let order_id = cy.client.checkout().await.unwrap();
+    let order_id = cy.client.order(&pen, 4).await.unwrap();
     cy.client.order_status(&order_id, "pending").await.unwrap();
     let cancelled = cy
         .client

@@ -9,14 +9,12 @@ async fn redelivering_every_event_of_a_purchase_changes_nothing() {
     // Needs the in-process bus to replay history; a remote target has none to reach.
     let system = System::in_process(&[]).await.unwrap();
     let target = &system.target;
-    let admin = target.admin().await.unwrap();
-    let mug = admin
-        .create_product("E2E replayed mug", 700, 4)
+    let (admin, mug) = target
+        .admin_selling("E2E replayed mug", 700, 4)
         .await
         .unwrap();
     let fay = target.new_customer().await.unwrap();
-    fay.client.add_to_cart(&mug, 2).await.unwrap();
-    let order_id = fay.client.checkout().await.unwrap();
+    let order_id = fay.client.order(&mug, 2).await.unwrap();
     fay.client.pay(&order_id, "4242424242424242").await.unwrap();
     admin.deliver(&fay.client, &order_id).await.unwrap();
     fay.client
