@@ -44,7 +44,7 @@ impl Processes {
     }
 
     /// The first service that exited, if any did.
-    pub async fn exited(&mut self) -> Option<ServiceName> {
+    fn exited(&mut self) -> Option<ServiceName> {
         let exited = self.services.exited()?;
         SERVICES.iter().map(|s| s.name).find(|name| *name == exited)
     }
@@ -52,14 +52,14 @@ impl Processes {
     /// Resolves when any service exits on its own.
     pub async fn any_exit(&mut self) -> ServiceName {
         loop {
-            if let Some(name) = self.exited().await {
+            if let Some(name) = self.exited() {
                 return name;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 
-    /// SIGTERM to every service (they drain), then waits; SIGKILL after 20 s.
+    /// SIGTERM to every service (they drain), then waits; SIGKILL after [`DRAIN`].
     pub async fn stop(self) {
         let services = self.services;
         match tokio::task::spawn_blocking(move || services.stop(DRAIN)).await {
@@ -71,6 +71,9 @@ impl Processes {
 
 fn report_killed(killed: Vec<String>) {
     for name in killed {
-        eprintln!("{name} did not stop within 20 s; killing it");
+        eprintln!(
+            "{name} did not stop within {} s; it was killed",
+            DRAIN.as_secs()
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! a standalone service process (settings, logs, listener, run until SIGTERM or Ctrl-C,
 //! drain). Services never pick an adapter themselves; nothing here holds service logic.
 
-use std::{path::Path, sync::Arc};
+use std::{future::Future, path::Path, sync::Arc};
 
 use doc_store::DocumentStore;
 use doc_store_mongo::{MongoConfig, MongoStore};
@@ -128,37 +128,63 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `shop serve <service>`: one service in this process, configured by the settings'
-/// layers, until SIGTERM or Ctrl-C; then it drains.
-pub async fn serve(service: &'static ServiceDef) -> anyhow::Result<()> {
-    let settings = Arc::new(crate::settings(Settings::load()?));
-    telemetry::init(settings.log_format);
-    let name = service.name;
-    let port = settings.port(name);
-    let listener = TcpListener::bind((settings.host, port))
+/// The listener of `name` on `port` (0: one the OS picks).
+pub(crate) async fn listen(
+    settings: &Settings,
+    name: ServiceName,
+    port: u16,
+) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((settings.host, port))
         .await
-        .map_err(|e| anyhow::anyhow!("{name} cannot listen on {}:{port}: {e}", settings.host))?;
+        .map_err(|e| anyhow::anyhow!("{name} cannot listen on {}:{port}: {e}", settings.host))
+}
+
+/// The token checks every service makes, against the keys auth publishes.
+pub(crate) fn verifier(settings: &Settings) -> Arc<TokenVerifier> {
+    Arc::new(TokenVerifier::remote(
+        settings.jwks_url(),
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+    ))
+}
+
+/// What a host gives `service`: a service that keeps state gets its store namespace and
+/// the bus `open_bus` resolves to; a stateless one (the gateway) opens neither.
+pub(crate) async fn context(
+    service: &ServiceDef,
+    settings: &Arc<Settings>,
+    open_bus: impl Future<Output = anyhow::Result<Arc<dyn EventBus>>>,
+    verifier: &Arc<TokenVerifier>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<ServiceContext> {
     let (store, bus) = if service.is_stateful() {
         (
-            Some(open_store(&settings, name).await?),
-            Some(open_bus(&settings, name.as_str()).await?),
+            Some(open_store(settings, service.name).await?),
+            Some(open_bus.await?),
         )
     } else {
         (None, None)
     };
-    let shutdown = CancellationToken::new();
-    let ctx = ServiceContext {
-        verifier: Arc::new(TokenVerifier::remote(
-            settings.jwks_url(),
-            &settings.jwt_issuer,
-            &settings.jwt_audience,
-        )),
-        settings,
+    Ok(ServiceContext {
+        settings: settings.clone(),
         store,
         bus,
+        verifier: verifier.clone(),
         shutdown: shutdown.clone(),
         peers: crate::SERVICES,
-    };
+    })
+}
+
+/// `shop serve <service>`: one service in this process, configured by the settings'
+/// layers, until SIGTERM or Ctrl-C; then it drains.
+pub async fn serve(service: &'static ServiceDef) -> anyhow::Result<()> {
+    let settings = Arc::new(crate::settings(Settings::load()?)?);
+    telemetry::init(settings.log_format);
+    let name = service.name;
+    let listener = listen(&settings, name, settings.port(name)).await?;
+    let shutdown = CancellationToken::new();
+    let bus = open_bus(&settings, name.as_str());
+    let ctx = context(service, &settings, bus, &verifier(&settings), &shutdown).await?;
     let running = service.start(ctx, listener).await?;
     shutdown_signal().await;
     tracing::info!(service = %name, "shutting down");

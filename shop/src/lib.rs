@@ -11,11 +11,10 @@ pub mod host;
 use std::{net::SocketAddr, sync::Arc};
 
 use event_bus::InProcessBus;
-use service_kit::{Running, ServiceContext, ServiceDef, ServiceName, Settings, TokenVerifier};
-use tokio::net::TcpListener;
+use service_kit::{Running, ServiceDef, ServiceName, Settings};
 use tokio_util::sync::CancellationToken;
 
-use crate::host::{open_in_process_bus, open_store};
+use crate::host::open_in_process_bus;
 
 /// Every service of the system, in start order: auth first (it creates the bootstrap
 /// admin and serves the keys the others verify tokens with), the gateway last (it
@@ -39,23 +38,48 @@ pub fn service(name: &str) -> Option<&'static ServiceDef> {
 }
 
 /// The settings with every service's default port filled in where no layer set one.
-pub fn settings(settings: Settings) -> Settings {
-    settings.with_default_ports(SERVICES.iter().map(|s| (s.name, s.default_port)))
+/// A port or URL setting for a service the system does not have (a typo such as
+/// `SHOP_ODRER_PORT`) is refused rather than ignored.
+pub fn settings(settings: Settings) -> anyhow::Result<Settings> {
+    for name in settings.ports.keys().chain(settings.urls.keys()) {
+        if service(name).is_none() {
+            let known: Vec<_> = SERVICES.iter().map(|s| s.name.as_str()).collect();
+            anyhow::bail!(
+                "the port or URL setting for `{name}` (SHOP_{}_PORT or _URL) names no service; \
+                 the services are {}",
+                name.to_uppercase(),
+                known.join(", ")
+            );
+        }
+    }
+    Ok(settings.with_default_ports(SERVICES.iter().map(|s| (s.name, s.default_port))))
 }
 
 pub struct RunningSystem {
     pub settings: Arc<Settings>,
-    pub gateway: SocketAddr,
-    /// Every service but the gateway, in start order.
-    pub services: Vec<(ServiceName, SocketAddr)>,
     bus: Arc<InProcessBus>,
     shutdown: CancellationToken,
+    /// Every service, in start order.
     running: Vec<Running>,
 }
 
 impl RunningSystem {
     pub fn gateway_url(&self) -> String {
-        format!("http://{}", self.gateway)
+        let gateway = gateway_service::SERVICE.name;
+        let edge = self.running.iter().find(|r| r.name == gateway);
+        format!(
+            "http://{}",
+            edge.expect("the gateway is one of the services").addr
+        )
+    }
+
+    /// Every service but the gateway, in start order, with the address it answers on.
+    pub fn services(&self) -> impl Iterator<Item = (ServiceName, SocketAddr)> + '_ {
+        let gateway = gateway_service::SERVICE.name;
+        self.running
+            .iter()
+            .filter(move |r| r.name != gateway)
+            .map(|r| (r.name, r.addr))
     }
 
     /// The event bus every service of this process shares, for inspection in tests.
@@ -84,7 +108,7 @@ pub enum Ports {
 /// Every service in this process, on one in-process bus, each in its own store
 /// namespace.
 pub async fn start(settings: Settings, ports: Ports) -> anyhow::Result<RunningSystem> {
-    let mut settings = self::settings(settings);
+    let mut settings = self::settings(settings)?;
     // Bind every listener before starting anything, so each service knows where the
     // others really are (port 0 resolves here).
     let mut listeners = Vec::new();
@@ -93,46 +117,20 @@ pub async fn start(settings: Settings, ports: Ports) -> anyhow::Result<RunningSy
             Ports::Configured => settings.port(service.name),
             Ports::Ephemeral => 0,
         };
-        let listener = TcpListener::bind((settings.host, port))
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot listen on {}:{port} for {}: {e}",
-                    settings.host,
-                    service.name
-                )
-            })?;
+        let listener = host::listen(&settings, service.name, port).await?;
         settings.set_port(service.name, listener.local_addr()?.port());
         listeners.push((service, listener));
     }
     let settings = Arc::new(settings);
     let shutdown = CancellationToken::new();
     let bus = Arc::new(open_in_process_bus(&settings)?);
-    let verifier = Arc::new(TokenVerifier::remote(
-        settings.jwks_url(),
-        &settings.jwt_issuer,
-        &settings.jwt_audience,
-    ));
+    let verifier = host::verifier(&settings);
 
     let mut running: Vec<Running> = Vec::new();
     for (service, listener) in listeners {
+        let shared_bus = async { Ok(bus.clone() as Arc<dyn event_bus::EventBus>) };
         let started = async {
-            let (store, bus) = if service.is_stateful() {
-                (
-                    Some(open_store(&settings, service.name).await?),
-                    Some(bus.clone() as Arc<dyn event_bus::EventBus>),
-                )
-            } else {
-                (None, None)
-            };
-            let ctx = ServiceContext {
-                settings: settings.clone(),
-                store,
-                bus,
-                verifier: verifier.clone(),
-                shutdown: shutdown.clone(),
-                peers: SERVICES,
-            };
+            let ctx = host::context(service, &settings, shared_bus, &verifier, &shutdown).await?;
             service.start(ctx, listener).await
         }
         .await;
@@ -148,19 +146,8 @@ pub async fn start(settings: Settings, ports: Ports) -> anyhow::Result<RunningSy
             }
         }
     }
-    let gateway = gateway_service::SERVICE.name;
     Ok(RunningSystem {
         settings,
-        gateway: running
-            .iter()
-            .find(|r| r.name == gateway)
-            .expect("the gateway is one of the services")
-            .addr,
-        services: running
-            .iter()
-            .filter(|r| r.name != gateway)
-            .map(|r| (r.name, r.addr))
-            .collect(),
         bus,
         shutdown,
         running,
@@ -200,12 +187,19 @@ mod tests {
 
     #[test]
     fn settings_name_every_service_s_port_unless_a_layer_did() {
-        let settings = settings(Settings::from_pairs([("order_port", "9005")]).unwrap());
+        let settings = settings(Settings::from_pairs([("order_port", "9005")]).unwrap()).unwrap();
         assert_eq!(settings.port(order_service::SERVICE.name), 9005);
         assert_eq!(settings.port(gateway_service::SERVICE.name), 8080);
         assert_eq!(
             settings.url(auth_service::SERVICE.name),
             "http://127.0.0.1:8081"
         );
+    }
+
+    #[test]
+    fn a_port_for_a_service_the_system_does_not_have_is_refused_naming_it() {
+        let typo = Settings::from_pairs([("odrer_port", "9005")]).unwrap();
+        let err = settings(typo).unwrap_err().to_string();
+        assert!(err.contains("SHOP_ODRER_PORT"), "{err}");
     }
 }

@@ -19,7 +19,7 @@ use shop::{SERVICES, host::shutdown_signal};
     long_about = "The shop e-commerce backend. `shop up` runs every service in this one \
                   process with an embedded store and an in-process event bus; no database \
                   or broker needed. `shop up --distributed --kafka-brokers HOST:PORT` runs \
-                  them as nine processes talking through Kafka. Settings come from shop.toml \
+                  them as one process per service, talking through Kafka. Settings come from shop.toml \
                   (or SHOP_CONFIG) and SHOP_* environment variables; see the README."
 )]
 struct Cli {
@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
             distributed,
             kafka_brokers,
         } => {
-            let mut settings = shop::settings(Settings::load()?);
+            let mut settings = shop::settings(Settings::load()?)?;
             let mut env = Vec::new();
             if let Some(dir) = data_dir {
                 env.push(("SHOP_DATA_DIR".to_owned(), dir.display().to_string()));
@@ -172,7 +172,7 @@ async fn up_in_process(settings: Settings, ports: shop::Ports) -> anyhow::Result
         storage_line(&system.settings)
     );
     println!("  {:<13} {}/api/v1", "gateway", system.gateway_url());
-    for (name, addr) in &system.services {
+    for (name, addr) in system.services() {
         println!("  {:<13} http://{addr}", name.as_str());
     }
     println!("  {:<13} {}/openapi.json", "openapi", system.gateway_url());
@@ -186,7 +186,8 @@ async fn up_in_process(settings: Settings, ports: shop::Ports) -> anyhow::Result
 async fn up_distributed(settings: Settings, env: Vec<(String, String)>) -> anyhow::Result<()> {
     let mut processes = shop::distributed::Processes::start(&settings, &env).await?;
     println!(
-        "shop is up as nine processes ({}, events via Kafka at {}); Ctrl-C stops them",
+        "shop is up as {} processes ({}, events via Kafka at {}); Ctrl-C stops them",
+        SERVICES.len(),
         storage_line(&settings),
         settings.kafka_brokers
     );

@@ -103,7 +103,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
             run_nextest(faults, tally)?,
         )?;
     }
-    eprintln!("xtask: end-to-end scenarios again, on nine processes over Kafka (tansu)");
+    eprintln!("xtask: end-to-end scenarios again, on the services as processes over Kafka (tansu)");
     {
         let (_system, gateway) = System::start(&tansu.address(), &[("SHOP_STORAGE", "memory")])?;
         run_e2e(
@@ -115,7 +115,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     drop(tansu);
     if docker_available() {
         eprintln!(
-            "xtask: end-to-end scenarios a third time, on nine processes with MongoDB and \
+            "xtask: end-to-end scenarios a third time, on the services as processes with MongoDB and \
              Kafka from testcontainers"
         );
         let (_containers, mongodb, kafka) = Containers::start()?;
@@ -146,8 +146,8 @@ fn run_e2e(gateway: &str, what: &str, tally: &mut Tally) -> anyhow::Result<()> {
     e2e.args(["nextest", "run", "-p", "e2e", "--no-fail-fast", "-E"])
         .arg(format!("not {IN_PROCESS_SCENARIOS}"))
         .env("E2E_BASE_URL", gateway)
-        .env("E2E_ADMIN_EMAIL", "admin@shop.test")
-        .env("E2E_ADMIN_PASSWORD", "admin password for e2e");
+        .env("E2E_ADMIN_EMAIL", crate::system::ADMIN_EMAIL)
+        .env("E2E_ADMIN_PASSWORD", crate::system::ADMIN_PASSWORD);
     check(
         &format!("cargo nextest run -p e2e ({what})"),
         run_nextest(e2e, tally)?,

@@ -13,6 +13,11 @@ use local_processes::{Signal, free_ports, port_variable, service_names, stop};
 
 use crate::cargo::{cargo, check, workspace_root};
 
+/// The admin the system is started with, for the scenarios to act as: e2e's own
+/// defaults (`e2e::ADMIN_EMAIL`, `e2e::ADMIN_PASSWORD`; xtask links no workspace crate).
+pub const ADMIN_EMAIL: &str = "admin@shop.test";
+pub const ADMIN_PASSWORD: &str = "admin password for e2e";
+
 /// `shop up --distributed` and the services it runs; stopped when dropped, with
 /// SIGTERM first so that the services drain.
 pub struct System {
@@ -31,8 +36,8 @@ impl System {
         command
             .args(["up", "--distributed", "--kafka-brokers", brokers])
             .envs(storage.iter().copied())
-            .env("SHOP_BOOTSTRAP_ADMIN_EMAIL", "admin@shop.test")
-            .env("SHOP_BOOTSTRAP_ADMIN_PASSWORD", "admin password for e2e")
+            .env("SHOP_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("SHOP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
             // Scenarios register and log in many accounts from one address.
             .env("SHOP_RATE_LIMIT_LOGIN_PER_MINUTE", "10000")
             .env("SHOP_RATE_LIMIT_REGISTER_PER_MINUTE", "10000")
@@ -76,7 +81,7 @@ impl System {
                 bail!("shop up --distributed exited before it was ready ({status})");
             }
             if Instant::now() > deadline {
-                bail!("the nine services were not ready within 90 s");
+                bail!("the services were not ready within 90 s");
             }
             sleep(Duration::from_millis(100));
         }
@@ -87,6 +92,6 @@ impl System {
 impl Drop for System {
     fn drop(&mut self) {
         stop(&mut self.child, Signal::SIGTERM, Duration::from_secs(30));
-        eprintln!("xtask: stopped the nine service processes");
+        eprintln!("xtask: stopped the service processes");
     }
 }

@@ -36,7 +36,7 @@ pub struct ConflictRetry {
 
 impl ConflictRetry {
     /// What [`retry_on_conflict`] does for event handlers.
-    pub const HANDLER: Self = Self {
+    const HANDLER: Self = Self {
         attempts: 20,
         spread: true,
     };

@@ -123,8 +123,7 @@ impl Services {
     pub fn kill(&mut self, service: &str) {
         if let Some(i) = self.running.iter().position(|(n, _)| n == service) {
             let (_, mut child) = self.running.remove(i);
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::stopping::kill_now(&mut child);
         }
     }
 
@@ -213,8 +212,7 @@ fn exited_while_starting(service: &str) -> io::Error {
 impl Drop for Services {
     fn drop(&mut self) {
         for (_, child) in &mut self.running {
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::stopping::kill_now(child);
         }
     }
 }
@@ -373,5 +371,12 @@ mod tests {
         assert_eq!(services.exited(), None);
         services.restart("flaky").unwrap();
         assert_eq!(services.address("flaky"), ready);
+        // The listener above answers readiness whatever runs, so only a process that was
+        // really started again can be seen exiting again.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while services.exited().is_none() {
+            assert!(Instant::now() < deadline, "flaky was not started again");
+            sleep(Duration::from_millis(50));
+        }
     }
 }

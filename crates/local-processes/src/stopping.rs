@@ -47,9 +47,14 @@ pub(crate) fn wait_until_or_kill(child: &mut Child, deadline: Instant) -> Ending
             Ok(None) => sleep(Duration::from_millis(50)),
         }
     }
+    kill_now(child);
+    Ending::Killed
+}
+
+/// SIGKILL, then reap: no draining, as a crash.
+pub(crate) fn kill_now(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
-    Ending::Killed
 }
 
 #[cfg(test)]

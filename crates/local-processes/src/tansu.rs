@@ -48,8 +48,7 @@ impl Tansu {
     /// SIGKILL: the broker dies as in a crash, with its connections open.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::stopping::kill_now(&mut child);
         }
     }
 
@@ -80,8 +79,7 @@ impl Tansu {
             .spawn()
             .map_err(|e| io::Error::new(e.kind(), format!("starting tansu: {e}")))?;
         if let Err(e) = wait_for_port(self.port, "tansu", &mut child) {
-            let _ = child.kill();
-            let _ = child.wait();
+            crate::stopping::kill_now(&mut child);
             return Err(e);
         }
         self.child = Some(child);

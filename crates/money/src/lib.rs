@@ -281,7 +281,7 @@ mod tests {
     }
 
     #[test]
-    fn converts_to_and_from_the_event_contract_shape() {
+    fn reads_and_writes_the_wire_shape_refusing_bad_fields() {
         let wire = serde_json::to_value(eur(250)).unwrap();
         assert_eq!(
             wire,

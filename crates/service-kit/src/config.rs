@@ -8,6 +8,7 @@ use std::{collections::BTreeMap, net::IpAddr, path::PathBuf, time::Duration};
 use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
+    value::{Dict, Value},
 };
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -159,21 +160,18 @@ impl Default for Settings {
 /// Where the signing keys are published.
 const AUTH: ServiceName = ServiceName::new("auth");
 
-/// Maps the environment's and the pairs' `<service>_port` and `<service>_url` (one word
-/// before the suffix, as service names are) into the `ports` and `urls` maps, so the
-/// variable names stay `SHOP_ORDER_PORT` and `SHOP_ORDER_URL` for any service. Settings
-/// with longer names (`payment_provider_url`) are left as they are.
-fn service_key(key: &figment::value::UncasedStr) -> figment::value::Uncased<'_> {
-    let lower = key.as_str().to_ascii_lowercase();
-    for (suffix, map) in [("_port", "ports"), ("_url", "urls")] {
-        if let Some(service) = lower.strip_suffix(suffix)
-            && !service.is_empty()
-            && service.bytes().all(|b| b.is_ascii_lowercase())
-        {
-            return format!("{map}.{service}").into();
-        }
-    }
-    key.into()
+/// Which map a top-level `<service>_port` or `<service>_url` key belongs in, and the
+/// service: one word before the suffix, as service names are. This is what keeps the
+/// names `SHOP_ORDER_PORT`, `SHOP_ORDER_URL` (and `order_port` in `shop.toml`) for any
+/// service; settings with longer names (`payment_provider_url`) are left as they are.
+fn service_key(key: &str) -> Option<(&'static str, &str)> {
+    [("_port", "ports"), ("_url", "urls")]
+        .into_iter()
+        .find_map(|(suffix, map)| {
+            let service = key.strip_suffix(suffix)?;
+            let one_word = !service.is_empty() && service.bytes().all(|b| b.is_ascii_lowercase());
+            one_word.then_some((map, service))
+        })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,7 +186,7 @@ impl Settings {
             Some(path) => figment = figment.merge(Toml::file_exact(path)),
             None => figment = figment.merge(Toml::file("shop.toml")),
         }
-        Self::extract(figment.merge(Env::prefixed("SHOP_").ignore(&["config"]).map(service_key)))
+        Self::extract(figment.merge(Env::prefixed("SHOP_").ignore(&["config"])))
     }
 
     /// Like [`Settings::load`] but from explicit `(key, value)` pairs over the defaults;
@@ -200,18 +198,31 @@ impl Settings {
         for (key, value) in pairs {
             // Parsed the way environment values are, so "9001" becomes a number.
             let value: figment::value::Value = value.parse().expect("parsing is infallible");
-            figment = figment.merge((
-                service_key(figment::value::UncasedStr::new(key))
-                    .as_str()
-                    .to_owned(),
-                value,
-            ));
+            figment = figment.merge((key, value));
         }
         Self::extract(figment)
     }
 
     fn extract(figment: Figment) -> Result<Self, ConfigError> {
-        let settings: Settings = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let invalid = |e: figment::Error| ConfigError(e.to_string());
+        // Every layer merged first, then each `<service>_port`/`_url` key folded into its
+        // map, so the file and the environment name a service's port the same way.
+        let merged = figment.extract::<Dict>().map_err(invalid)?;
+        let (by_service, mut folded): (Dict, Dict) = merged
+            .into_iter()
+            .partition(|(key, _)| service_key(key).is_some());
+        for (key, value) in by_service {
+            let (map, service) = service_key(&key).expect("partitioned on it");
+            let entry = folded
+                .entry(map.to_owned())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, services) = entry {
+                services.insert(service.to_owned(), value);
+            }
+        }
+        let settings: Settings = Figment::from(Serialized::defaults(folded))
+            .extract()
+            .map_err(invalid)?;
         settings.validate()?;
         Ok(settings)
     }
@@ -357,6 +368,19 @@ mod tests {
                 Some("http://psp.example")
             );
             assert!(!s.urls.contains_key("payment_provider"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment's error
+    fn the_file_names_a_service_s_port_as_the_environment_does_and_the_environment_wins() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("shop.toml", "order_port = 9005\ncart_port = 9004\n")?;
+            jail.set_env("SHOP_CART_PORT", "9104");
+            let s = Settings::load().unwrap();
+            assert_eq!(s.port(ServiceName::new("order")), 9005);
+            assert_eq!(s.port(ServiceName::new("cart")), 9104);
             Ok(())
         });
     }

@@ -33,7 +33,7 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps `api` with everything a service answers besides its own routes.
-pub fn service_router(
+pub(crate) fn service_router(
     api: Router,
     openapi: serde_json::Value,
     registry: Registry,

@@ -84,7 +84,7 @@ impl ApiDoc {
 /// `security(("bearerAuth" = []))` also answers [`NotLoggedIn`], and a document with
 /// such an operation declares the `bearerAuth` scheme (an access token from
 /// `POST /api/v1/auth/login`). It runs once all routes are in the document.
-pub struct BearerAuth;
+struct BearerAuth;
 
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -138,7 +138,7 @@ fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
 /// adds it to every operation that takes the token; routes do not list it.
 #[derive(IntoResponses)]
 #[response(status = 401, description = "Not logged in")]
-pub struct NotLoggedIn(pub ErrorBody);
+struct NotLoggedIn(#[allow(dead_code)] ErrorBody);
 
 /// What `ApiJson` answers to a body that is not well-formed JSON; listed by every
 /// route that reads one.

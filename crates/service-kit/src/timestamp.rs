@@ -1,6 +1,8 @@
 //! Times as the services show and store them, written once.
 //!
-//! - [`rfc3339`]: what an API answer shows (`time`'s RFC 3339, fraction as needed).
+//! - [`rfc3339`]: what an API answer shows (`time`'s RFC 3339, fraction as needed);
+//!   notification's answers show their stored [`sortable`] text instead, as its
+//!   contract always has.
 //! - [`sortable`]: what a document stores when the store sorts by it: RFC 3339 in UTC
 //!   with exactly nine fractional digits. The fixed width is the point: the store sorts
 //!   strings, and `time`'s own RFC 3339 output trims trailing zeros (`...:05.1Z` sorts

@@ -48,8 +48,9 @@ impl TestService {
     }
 
     /// Starts the service over an existing context, as a restarted process would: the
-    /// same store, bus, settings and shutdown. Its `tokens` are new, and `ctx.verifier`
-    /// is replaced by one that accepts them.
+    /// same store, bus and settings. Its `tokens` are new, and `ctx.verifier` is replaced
+    /// by one that accepts them; its shutdown is its own, so dropping the instance it
+    /// replaces does not stop it.
     pub async fn spawn_in(
         mut ctx: ServiceContext,
         service: &'static ServiceDef,
@@ -57,6 +58,7 @@ impl TestService {
     ) -> Self {
         let tokens = TestTokens::new();
         ctx.verifier = tokens.verifier();
+        ctx.shutdown = tokio_util::sync::CancellationToken::new();
         Self::start(ctx, tokens, service, observe).await
     }
 

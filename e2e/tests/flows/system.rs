@@ -38,8 +38,7 @@ impl System {
         target.admin_email = ADMIN_EMAIL.into();
         target.admin_password = ADMIN_PASSWORD.into();
         target.service_urls = running
-            .services
-            .iter()
+            .services()
             .map(|(_, addr)| format!("http://{addr}"))
             .collect();
         Ok(Self {

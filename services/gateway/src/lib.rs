@@ -15,4 +15,5 @@ pub mod rate_limit;
 pub mod routing;
 mod startup;
 
-pub use startup::{GatewayState, SERVICE};
+pub(crate) use startup::GatewayState;
+pub use startup::SERVICE;

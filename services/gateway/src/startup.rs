@@ -10,10 +10,8 @@ use axum::{
     routing::any,
 };
 use reqwest::Url;
-use serde_json::Value;
 use service_kit::{Api, ServiceDef, ServiceName, ServiceRuntime, Settings, TokenVerifier, Wiring};
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::CorsLayer;
 
 use crate::{cors, openapi, proxy, rate_limit::RateLimits, routing::Routes};
 
@@ -28,29 +26,25 @@ const FORGET_IDLE_KEYS_EVERY: Duration = Duration::from_secs(60);
 /// Everything a request through the gateway needs; cheap to clone. The verifier stands
 /// apart so that the edge's `AuthUser` checks take it from the state.
 #[derive(Clone, FromRef)]
-pub struct GatewayState {
+pub(crate) struct GatewayState {
     verifier: Arc<TokenVerifier>,
     #[from_ref(skip)]
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    settings: Arc<Settings>,
     /// One pooled client for all services, so connections are kept alive and reused.
     http: reqwest::Client,
     routes: Routes,
     upstreams: HashMap<ServiceName, String>,
     rate_limits: RateLimits,
-    cors: CorsLayer,
-    openapi: Value,
 }
 
 impl GatewayState {
-    /// Fails on settings the gateway cannot work with (a malformed service URL or CORS
-    /// origin), on two services claiming one prefix and on service OpenAPI documents
-    /// that contradict each other, so that such mistakes stop the start rather than
-    /// surface on some later request.
-    pub fn new(
+    /// Fails on settings the gateway cannot work with (a malformed service URL, a rate
+    /// limit of zero) and on two services claiming one prefix, so that such mistakes
+    /// stop the start rather than surface on some later request.
+    fn new(
         settings: Arc<Settings>,
         verifier: Arc<TokenVerifier>,
         services: &[&ServiceDef],
@@ -77,34 +71,19 @@ impl GatewayState {
             settings.rate_limit_login_per_minute,
             settings.rate_limit_register_per_minute,
         )?;
-        let cors = cors::layer(&settings.cors_allowed_origins)?;
-        let openapi = openapi::combined_document(services)
-            .context("merging the services' OpenAPI documents")?;
         Ok(Self {
             verifier,
             inner: Arc::new(Inner {
-                settings,
                 http,
                 routes,
                 upstreams,
                 rate_limits,
-                cors,
-                openapi,
             }),
         })
     }
 
-    pub fn settings(&self) -> &Settings {
-        &self.inner.settings
-    }
-
-    pub fn rate_limits(&self) -> &RateLimits {
+    pub(crate) fn rate_limits(&self) -> &RateLimits {
         &self.inner.rate_limits
-    }
-
-    /// The merged OpenAPI document served at `/openapi.json`.
-    pub fn openapi(&self) -> &Value {
-        &self.inner.openapi
     }
 
     pub(crate) fn http(&self) -> &reqwest::Client {
@@ -122,17 +101,19 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
     Box::pin(async move {
         let ctx = runtime.context().clone();
         let state = GatewayState::new(ctx.settings.clone(), ctx.verifier.clone(), ctx.peers)?;
+        // Both refuse to start on a mistake: a malformed CORS origin, or service
+        // documents that contradict each other.
+        let cors = cors::layer(&ctx.settings.cors_allowed_origins)?;
+        let openapi = openapi::combined_document(ctx.peers)
+            .context("merging the services' OpenAPI documents")?;
         runtime.track(tokio::spawn(forget_idle_rate_limit_keys(
             state.clone(),
             ctx.shutdown.clone(),
         )));
-        let cors = state.inner.cors.clone();
         // Outermost, so preflights are answered before any check and every answer, errors
         // included, carries the CORS headers a browser needs to read it.
-        Ok(
-            Api::from_json(forwarding(state.clone()), state.openapi().clone())
-                .with_outer_layer(move |router| router.layer(cors)),
-        )
+        Ok(Api::from_json(forwarding(state.clone()), openapi)
+            .with_outer_layer(move |router| router.layer(cors)))
     })
 }
 

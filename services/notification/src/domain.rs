@@ -97,10 +97,7 @@ pub fn compose(event: &Envelope) -> Result<Option<Notification>, ContractError> 
         NotificationKind::PaymentCompleted => {
             let e: PaymentCompleted = event.decode()?;
             Text::new(e.user_id, e.order_id, "Payment received", |order| {
-                format!(
-                    "Payment of {} received for order {order}.",
-                    amount(&e.amount)
-                )
+                format!("Payment of {} received for order {order}.", e.amount)
             })
         }
         NotificationKind::PaymentFailed => {
@@ -112,7 +109,7 @@ pub fn compose(event: &Envelope) -> Result<Option<Notification>, ContractError> 
         NotificationKind::PaymentRefunded => {
             let e: PaymentRefunded = event.decode()?;
             Text::new(e.user_id, e.order_id, "Payment refunded", |order| {
-                format!("{} was refunded for order {order}.", amount(&e.amount))
+                format!("{} was refunded for order {order}.", e.amount)
             })
         }
         NotificationKind::ShipmentAwaiting => {
@@ -192,11 +189,6 @@ impl Text {
             message,
         }
     }
-}
-
-/// `12.34 EUR`.
-fn amount(m: &event_contracts::Money) -> String {
-    m.to_string()
 }
 
 /// Whether a notification has reached a channel yet.

@@ -30,7 +30,7 @@ async fn a_consumer_killed_mid_flow_and_restarted_finishes_every_order_exactly_o
         system.kill("order");
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    system.spawn("order");
+    system.restart("order");
 
     // Every checkout becomes exactly one order, each reserved exactly once.
     for (customer, order_id) in customers.iter().zip(&orders) {

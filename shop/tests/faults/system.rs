@@ -1,9 +1,9 @@
 //! The services as separate processes of the `shop` binary, each with its own store
-//! file, on a broker of the test's own. Which services there are, the binary says.
+//! file, on a broker of the test's own, in the order of `shop::SERVICES`.
 
 use std::net::SocketAddr;
 
-use local_processes::{Services, free_ports, service_names};
+use local_processes::{Services, free_ports};
 use tempfile::TempDir;
 
 use crate::broker::Broker;
@@ -19,12 +19,14 @@ impl System {
     /// through `broker`; ready when this returns.
     pub fn start(broker: &Broker) -> Self {
         let exe = env!("CARGO_BIN_EXE_shop");
-        let names = service_names(exe.as_ref()).expect("shop lists its services");
-        let ports = free_ports(names.len() as u16).expect("free ports for the services");
-        let addresses = names
-            .into_iter()
+        let ports = free_ports(shop::SERVICES.len() as u16).expect("free ports for the services");
+        let addresses = shop::SERVICES
+            .iter()
             .zip(ports)
-            .map(|(name, port)| (name, SocketAddr::from(([127, 0, 0, 1], port))))
+            .map(|(service, port)| {
+                let address = SocketAddr::from(([127, 0, 0, 1], port));
+                (service.name.as_str().to_owned(), address)
+            })
             .collect();
         let data = tempfile::tempdir().unwrap();
         let brokers = broker.address();
@@ -57,7 +59,7 @@ impl System {
     }
 
     /// Starts `service` again (after [`System::kill`]) and waits until it is ready.
-    pub fn spawn(&mut self, service: &str) {
+    pub fn restart(&mut self, service: &str) {
         self.services
             .restart(service)
             .unwrap_or_else(|e| panic!("{service} starts again: {e}"));
@@ -69,6 +71,7 @@ impl System {
     }
 
     pub fn gateway(&self) -> String {
-        format!("http://{}", self.services.address("gateway"))
+        let gateway = gateway_service::SERVICE.name.as_str();
+        format!("http://{}", self.services.address(gateway))
     }
 }

@@ -131,7 +131,12 @@ impl CartSteps for TestService {
 
     async fn fill(&self, token: &str, lines: &[(&str, i64)]) {
         for (product_id, quantity) in lines {
-            self.add(token, product_id, *quantity).await;
+            let added = self.add(token, product_id, *quantity).await;
+            assert!(
+                added.status.is_success(),
+                "filling the cart: {}",
+                added.body
+            );
         }
     }
 

@@ -4,7 +4,7 @@ use axum::{
 };
 use doc_store::{SortOrder, StoreError, Versioned};
 use event_bus::ConflictRetry;
-use money::Money;
+use event_contracts::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     ApiError, ApiQuery, AuthUser, CorrelationId, ErrorBody, OutboxState,

@@ -1,6 +1,6 @@
 use axum::{Json, extract::State};
 use doc_store::{Query, SortOrder};
-use money::Money;
+use event_contracts::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
     ApiError, ApiJson, ApiQuery, AuthUser, ErrorBody, OutboxState,
