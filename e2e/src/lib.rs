@@ -137,6 +137,11 @@ impl Reply {
         obj["code"].as_str().expect("code is a string")
     }
 
+    /// How many items a page of a list holds (0 for a body that is not a page).
+    pub fn listed(&self) -> usize {
+        self.body["items"].as_array().map_or(0, Vec::len)
+    }
+
     /// The text `field` of each element of the body's `list` array (`items`, `history`):
     /// what a scenario looks for an id, a status or a kind in.
     pub fn each(&self, list: &str, field: &str) -> Vec<&str> {
@@ -191,6 +196,25 @@ impl Client {
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Reply> {
         self.send(Method::GET, path, None).await
+    }
+
+    /// Every item of a list, read page by page by following each page's `next` link
+    /// (a path under `/api/v1`, as the system gives it).
+    pub async fn all_pages(&self, first: &str) -> anyhow::Result<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut page = self.get(first).await?;
+        loop {
+            anyhow::ensure!(page.status == StatusCode::OK, "listing {first}: {page:?}");
+            items.extend(page.body["items"].as_array().cloned().unwrap_or_default());
+            let Some(next) = page.body["next"].as_str() else {
+                anyhow::ensure!(page.body["has_more"] == false, "no next but more: {page:?}");
+                return Ok(items);
+            };
+            let path = next
+                .strip_prefix("/api/v1")
+                .ok_or_else(|| anyhow::anyhow!("a next link outside the API: {next}"))?;
+            page = self.get(path).await?;
+        }
     }
 
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Reply> {
@@ -463,8 +487,9 @@ impl Client {
         }
         let mut notifications = Vec::new();
         for customer in customers {
-            notifications
-                .push(customer.get("/notifications?per_page=100").await?.body["total"].clone());
+            notifications.push(json!(
+                customer.get("/notifications?per_page=100").await?.listed()
+            ));
         }
         Ok(json!({
             "orders": list("/orders?per_page=100").await?,

@@ -46,7 +46,11 @@ pub async fn open_store(
         StorageKind::Memory => Arc::new(doc_store::EmbeddedStore::in_memory()),
         StorageKind::Disk => {
             let path = settings.data_dir.join(format!("{name}.redb"));
-            Arc::new(doc_store::EmbeddedStore::open(&path).map_err(|e| in_use(&path, e))?)
+            let cache = usize::try_from(settings.store_cache_mb).unwrap_or(usize::MAX) << 20;
+            Arc::new(
+                doc_store::EmbeddedStore::open_with_cache(&path, cache)
+                    .map_err(|e| in_use(&path, e))?,
+            )
         }
     })
 }

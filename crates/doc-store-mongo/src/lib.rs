@@ -128,6 +128,47 @@ fn filter_of(query: &Query) -> Result<Document, StoreError> {
     Ok(filter)
 }
 
+/// What comes strictly after the cursor in the query's order: a greater sort value, or
+/// the same one and a greater id (less, for a descending sort). Missing and null sort
+/// first, so they are matched by `null` and by "exists and is not null". A comparison
+/// in MongoDB matches values of the cursor's own type only, so a field sorted by cursor
+/// must hold one type (and null); every field the services page by does.
+fn after_filter(query: &Query) -> Result<Option<Document>, StoreError> {
+    let Some(cursor) = &query.after else {
+        return Ok(None);
+    };
+    let (beyond, toward_null) = match query.order() {
+        SortOrder::Asc => ("$gt", false),
+        SortOrder::Desc => ("$lt", true),
+    };
+    let same_value_later_id = doc! { "_id": { beyond: cursor.id.as_str() } };
+    let field = query.sort_field();
+    if field == "_id" {
+        return Ok(Some(same_value_later_id));
+    }
+    let value = Bson::try_from(cursor.value.clone()).map_err(unavailable)?;
+    let mut ways = Vec::new();
+    if value == Bson::Null {
+        let mut tie = doc! { field: Bson::Null };
+        tie.extend(same_value_later_id);
+        ways.push(Bson::Document(tie));
+        if !toward_null {
+            ways.push(Bson::Document(
+                doc! { field: { "$exists": true, "$ne": Bson::Null } },
+            ));
+        }
+    } else {
+        let mut tie = doc! { field: value.clone() };
+        tie.extend(same_value_later_id);
+        ways.push(Bson::Document(tie));
+        ways.push(Bson::Document(doc! { field: { beyond: value } }));
+        if toward_null {
+            ways.push(Bson::Document(doc! { field: Bson::Null }));
+        }
+    }
+    Ok(Some(doc! { "$or": ways }))
+}
+
 /// The field of a duplicate-key error, from the index name (`email_1` -> `email`).
 fn duplicate_field(e: &MongoError) -> Option<String> {
     let message = match e.kind.as_ref() {
@@ -254,9 +295,15 @@ impl DocumentStore for MongoStore {
                     .await
                     .map_err(unavailable)?;
             }
-            for field in spec.indexed {
+            for fields in spec.indexed {
+                // Compound, ascending: MongoDB walks it either way, as the embedded
+                // store does, and `_id` ends every key, so ties come in id order.
+                let keys: Document = fields
+                    .iter()
+                    .map(|f| (f.to_string(), Bson::Int32(1)))
+                    .collect();
                 collection
-                    .create_index(IndexModel::builder().keys(doc! { *field: 1 }).build())
+                    .create_index(IndexModel::builder().keys(keys).build())
                     .await
                     .map_err(unavailable)?;
             }
@@ -274,23 +321,26 @@ impl DocumentStore for MongoStore {
     }
 
     async fn find(&self, collection: &str, query: &Query) -> Result<Page, StoreError> {
-        let filter = filter_of(query)?;
+        let mut filter = filter_of(query)?;
+        if let Some(after) = after_filter(query)? {
+            filter = doc! { "$and": [filter, after] };
+        }
+        let direction = if query.order() == SortOrder::Asc {
+            1
+        } else {
+            -1
+        };
         let mut sort = Document::new();
-        if let Some((field, order)) = &query.sort {
-            sort.insert(field, if *order == SortOrder::Asc { 1 } else { -1 });
+        if query.sort_field() != "_id" {
+            sort.insert(query.sort_field(), direction);
         }
-        // Ties broken by id, as the port promises, so pages are stable.
-        if !sort.contains_key("_id") {
-            sort.insert("_id", 1);
-        }
+        // Ties broken by id in the sort's direction, as the port promises.
+        sort.insert("_id", direction);
         let coll = self.collection(collection);
-        let total = coll
-            .count_documents(filter.clone())
-            .await
-            .map_err(unavailable)?;
         let mut find = coll.find(filter).sort(sort).skip(query.skip);
         if let Some(limit) = query.limit {
-            find = find.limit(i64::try_from(limit).unwrap_or(i64::MAX));
+            // One more than the page, only to learn whether more follow.
+            find = find.limit(i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX));
         }
         let items = find
             .await
@@ -301,7 +351,14 @@ impl DocumentStore for MongoStore {
             .into_iter()
             .map(|d| from_stored(collection, d))
             .collect::<Result<_, _>>()?;
-        Ok(Page { items, total })
+        Ok(Page::from_matches(query, items))
+    }
+
+    async fn count(&self, collection: &str, query: &Query) -> Result<u64, StoreError> {
+        self.collection(collection)
+            .count_documents(filter_of(query)?)
+            .await
+            .map_err(unavailable)
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -364,6 +421,46 @@ impl DocumentStore for MongoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cursor_continues_after_its_value_and_id_in_the_sort_direction() {
+        let cursor = doc_store::Cursor {
+            value: serde_json::json!("2026-01-02"),
+            id: "o7".into(),
+        };
+        let asc = Query::all()
+            .sort_by("created_at", SortOrder::Asc)
+            .page_after(Some(cursor.clone()), 20);
+        assert_eq!(
+            after_filter(&asc).unwrap().unwrap(),
+            doc! { "$or": [
+                { "created_at": "2026-01-02", "_id": { "$gt": "o7" } },
+                { "created_at": { "$gt": "2026-01-02" } },
+            ] }
+        );
+        let desc = Query::all()
+            .sort_by("created_at", SortOrder::Desc)
+            .page_after(Some(cursor), 20);
+        assert_eq!(
+            after_filter(&desc).unwrap().unwrap(),
+            doc! { "$or": [
+                { "created_at": "2026-01-02", "_id": { "$lt": "o7" } },
+                { "created_at": { "$lt": "2026-01-02" } },
+                { "created_at": null },
+            ] }
+        );
+        let by_id = Query::all().page_after(
+            Some(doc_store::Cursor {
+                value: serde_json::Value::Null,
+                id: "o7".into(),
+            }),
+            20,
+        );
+        assert_eq!(
+            after_filter(&by_id).unwrap().unwrap(),
+            doc! { "_id": { "$gt": "o7" } }
+        );
+    }
 
     #[test]
     fn contains_text_is_matched_literally() {

@@ -32,6 +32,9 @@ impl DocumentStore for Contained {
     async fn find(&self, collection: &str, query: &Query) -> Result<Page, StoreError> {
         self.store.find(collection, query).await
     }
+    async fn count(&self, collection: &str, query: &Query) -> Result<u64, StoreError> {
+        self.store.count(collection, query).await
+    }
     async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.store.commit(writes).await
     }

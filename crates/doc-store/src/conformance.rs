@@ -11,7 +11,14 @@ use crate::{CollectionSpec, Document, DocumentStore, Query, SortOrder, StoreErro
 const PEOPLE: CollectionSpec = CollectionSpec {
     name: "people",
     unique: &["email"],
-    indexed: &["team"],
+    indexed: &[&["team"], &["age"], &["team", "age"]],
+};
+/// The same documents as `people` are given in the index checks, with no index at all:
+/// whatever a query answers, it must answer the same on both.
+const PLAIN: CollectionSpec = CollectionSpec {
+    name: "plain",
+    unique: &[],
+    indexed: &[],
 };
 const COUNTERS: CollectionSpec = CollectionSpec {
     name: "counters",
@@ -21,7 +28,7 @@ const COUNTERS: CollectionSpec = CollectionSpec {
 
 async fn prepared(store: &Arc<dyn DocumentStore>) {
     store
-        .ensure_collections(&[PEOPLE, COUNTERS])
+        .ensure_collections(&[PEOPLE, COUNTERS, PLAIN])
         .await
         .expect("collections can be declared");
 }
@@ -296,21 +303,34 @@ pub async fn find_filters_sorts_and_pages(store: Arc<dyn DocumentStore>) {
 
     let reds = Query::eq("team", "red").sort_by("age", SortOrder::Asc);
     let page = store.find("people", &reds).await.unwrap();
-    assert_eq!(page.total, 4);
     // Equal ages fall back to id order, so pages are stable.
     assert_eq!(ids(&page.items), ["p4", "p1", "p5", "p3"]);
+    assert!(!page.has_more(), "an unlimited query is one page");
 
     let second = store
         .find("people", &reds.clone().page(1, 2))
         .await
         .unwrap();
-    assert_eq!(second.total, 4, "total counts every match, not the page");
     assert_eq!(ids(&second.items), ["p1", "p5"]);
+    assert!(second.has_more(), "p3 follows");
+    let last = store
+        .find("people", &reds.clone().page_after(second.next.clone(), 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(&last.items), ["p3"], "the page after the cursor");
+    assert!(!last.has_more());
+    let exact = store
+        .find("people", &reds.clone().page(2, 2))
+        .await
+        .unwrap();
+    assert_eq!(ids(&exact.items), ["p5", "p3"]);
+    assert_eq!(exact.next, None, "a full last page says nothing follows");
 
+    // Descending is ascending reversed, ties included.
     let desc = Query::all().sort_by("age", SortOrder::Desc).page(0, 2);
     assert_eq!(
         ids(&store.find("people", &desc).await.unwrap().items),
-        ["p3", "p1"]
+        ["p3", "p5"]
     );
 
     let by_id = Query::all().sort_by("_id", SortOrder::Desc).page(0, 1);
@@ -323,11 +343,20 @@ pub async fn find_filters_sorts_and_pages(store: Arc<dyn DocumentStore>) {
         .find("people", &Query::eq("team", "green"))
         .await
         .unwrap();
-    assert_eq!((none.total, none.items.len()), (0, 0));
+    assert_eq!((none.items.len(), none.next), (0, None));
     let two_filters = Query::eq("team", "red").and_eq("age", 30);
-    assert_eq!(store.find("people", &two_filters).await.unwrap().total, 2);
+    assert_eq!(
+        ids(&store.find("people", &two_filters).await.unwrap().items),
+        ["p1", "p5"]
+    );
+    assert_eq!(store.count("people", &two_filters).await.unwrap(), 2);
+    assert_eq!(store.count("people", &Query::all()).await.unwrap(), 5);
     let empty = store.find("never_declared", &Query::all()).await.unwrap();
-    assert_eq!(empty.total, 0);
+    assert!(empty.items.is_empty());
+    assert_eq!(
+        store.count("never_declared", &Query::all()).await.unwrap(),
+        0
+    );
 }
 
 pub async fn contains_matches_text_ignoring_case(store: Arc<dyn DocumentStore>) {
@@ -348,7 +377,7 @@ pub async fn contains_matches_text_ignoring_case(store: Arc<dyn DocumentStore>) 
     assert_eq!(ids(&page.items), ["a", "b"]);
     // Regex metacharacters are literal text, not patterns.
     let q = Query::all().and_contains("name", ".*");
-    assert_eq!(store.find("counters", &q).await.unwrap().total, 0);
+    assert!(store.find("counters", &q).await.unwrap().items.is_empty());
 }
 
 pub async fn a_deleted_document_is_gone(store: Arc<dyn DocumentStore>) {
@@ -366,7 +395,14 @@ pub async fn a_deleted_document_is_gone(store: Arc<dyn DocumentStore>) {
         .await
         .unwrap();
     assert_eq!(store.get("people", "p1").await.unwrap(), None);
-    assert_eq!(store.find("people", &Query::all()).await.unwrap().total, 0);
+    assert!(
+        store
+            .find("people", &Query::all())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     // The id may be used again, starting over at version one.
     store
         .commit(vec![person("p1", "a@x.io", "red", 30)])
@@ -390,6 +426,304 @@ pub async fn declaring_collections_twice_is_harmless(store: Arc<dyn DocumentStor
     store.ping().await.unwrap();
 }
 
+/// A person for the index checks: `team` and `age` are sometimes missing or null, ages
+/// tie often, and the ids do not follow the ages.
+fn varied_person(n: u64) -> serde_json::Value {
+    let mut body = json!({"name": format!("Person {n}"), "email": format!("p{n}@x.io")});
+    match n % 5 {
+        0 => {}
+        1 => body["team"] = json!(null),
+        2 | 3 => body["team"] = json!("red"),
+        _ => body["team"] = json!("blue"),
+    }
+    if n % 7 != 3 {
+        body["age"] = json!((n * 37) % 11 + 20);
+    }
+    body
+}
+
+/// What the port promises a query answers, computed here from all the documents: the
+/// filters, then the order (missing and null first, ties by id in the sort's direction).
+fn expected(all: &[Document], query: &Query) -> Vec<String> {
+    let mut docs: Vec<&Document> = all
+        .iter()
+        .filter(|d| {
+            query.filters.iter().all(|f| match f {
+                crate::Filter::Eq(field, value) => d.body.get(field) == Some(value),
+                crate::Filter::Contains(field, text) => d
+                    .body
+                    .get(field)
+                    .and_then(|v| v.as_str())
+                    .is_some_and(|s| s.to_lowercase().contains(&text.to_lowercase())),
+            })
+        })
+        .collect();
+    let field = query.sort_field().to_owned();
+    docs.sort_by(|a, b| {
+        let key = |d: &Document| {
+            let age = match field.as_str() {
+                "_id" => None,
+                f => d.body.get(f).and_then(|v| v.as_i64()),
+            };
+            (age, d.id.clone())
+        };
+        let order = key(a).cmp(&key(b));
+        match query.order() {
+            SortOrder::Asc => order,
+            SortOrder::Desc => order.reverse(),
+        }
+    });
+    docs.into_iter().map(|d| d.id.clone()).collect()
+}
+
+/// Every match of `query`, read in pages of `size` by cursor and by skip: both must give
+/// the same list, and only the last page may say nothing follows.
+async fn paged(
+    store: &Arc<dyn DocumentStore>,
+    collection: &str,
+    query: &Query,
+    size: u64,
+) -> Vec<String> {
+    let mut by_cursor = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .find(collection, &query.clone().page_after(after, size))
+            .await
+            .unwrap();
+        assert!(
+            page.items.len() as u64 <= size,
+            "a page holds at most its size"
+        );
+        by_cursor.extend(page.items.iter().map(|d| d.id.clone()));
+        match page.next {
+            Some(next) => {
+                assert_eq!(page.items.len() as u64, size, "only the last page is short");
+                after = Some(next);
+            }
+            None => break,
+        }
+    }
+    let mut by_skip = Vec::new();
+    for n in 0.. {
+        let page = store
+            .find(collection, &query.clone().page(n * size, size))
+            .await
+            .unwrap();
+        by_skip.extend(page.items.iter().map(|d| d.id.clone()));
+        if !page.has_more() {
+            break;
+        }
+    }
+    assert_eq!(
+        by_cursor, by_skip,
+        "{collection}: cursor and skip pages of {query:?}"
+    );
+    by_cursor
+}
+
+/// The queries the index checks ask, each served by an index on `people` (or by none).
+fn index_queries() -> Vec<Query> {
+    let mut queries = Vec::new();
+    for order in [SortOrder::Asc, SortOrder::Desc] {
+        queries.extend([
+            Query::all().sort_by("age", order),
+            Query::all().sort_by("_id", order),
+            Query::eq("team", "red").sort_by("age", order),
+            Query::eq("team", "blue").sort_by("_id", order),
+            Query::all().and_contains("name", "1").sort_by("age", order),
+            Query::eq("team", "red")
+                .and_contains("name", "2")
+                .sort_by("age", order),
+        ]);
+    }
+    queries.extend([
+        Query::eq("team", "red"),
+        Query::eq("team", "red").and_eq("age", 24),
+        Query::eq("age", 24),
+        Query::eq("team", "green"),
+    ]);
+    queries
+}
+
+async fn assert_indexed_and_plain_agree(store: &Arc<dyn DocumentStore>, when: &str) {
+    let all = store.find("plain", &Query::all()).await.unwrap().items;
+    for query in index_queries() {
+        let want = expected(&all, &query);
+        for size in [1, 4, 100] {
+            let indexed = paged(store, "people", &query, size).await;
+            let plain = paged(store, "plain", &query, size).await;
+            assert_eq!(
+                indexed, want,
+                "{when}: indexed answer to {query:?}, pages of {size}"
+            );
+            assert_eq!(
+                plain, want,
+                "{when}: unindexed answer to {query:?}, pages of {size}"
+            );
+        }
+        assert_eq!(
+            store.count("people", &query).await.unwrap(),
+            want.len() as u64,
+            "{when}: count of {query:?}"
+        );
+    }
+}
+
+/// Writes the same change to the indexed and the unindexed collection.
+async fn both(store: &Arc<dyn DocumentStore>, change: impl Fn(&str) -> Write) {
+    store
+        .commit(vec![change("people"), change("plain")])
+        .await
+        .unwrap();
+}
+
+pub async fn indexed_queries_answer_as_unindexed_ones_through_every_change(
+    store: Arc<dyn DocumentStore>,
+) {
+    prepared(&store).await;
+    for n in 0..40 {
+        let id = format!("id{:02}", (n * 17) % 40);
+        both(&store, |c| insert(c, &id, varied_person(n))).await;
+    }
+    assert_indexed_and_plain_agree(&store, "after inserts").await;
+
+    // Updates that move documents between teams and ages, and to and from missing.
+    for n in (0..40).step_by(3) {
+        let id = format!("id{n:02}");
+        let current = store.get("people", &id).await.unwrap().unwrap();
+        let body = varied_person(n * 7 + 1);
+        let body = json!({"email": current.body["email"], "name": body["name"],
+            "team": body.get("team").cloned().unwrap_or(json!("blue")), "age": body.get("age")});
+        both(&store, |c| Write::Update {
+            collection: c.into(),
+            id: id.clone(),
+            expected_version: current.version,
+            body: body.clone(),
+        })
+        .await;
+    }
+    assert_indexed_and_plain_agree(&store, "after updates").await;
+
+    for n in (1..40).step_by(4) {
+        let id = format!("id{n:02}");
+        let version = store.get("people", &id).await.unwrap().unwrap().version;
+        both(&store, |c| Write::Delete {
+            collection: c.into(),
+            id: id.clone(),
+            expected_version: version,
+        })
+        .await;
+    }
+    assert_indexed_and_plain_agree(&store, "after deletes").await;
+}
+
+pub async fn a_failed_batch_leaves_no_index_entry_behind(store: Arc<dyn DocumentStore>) {
+    prepared(&store).await;
+    store
+        .commit(vec![person("p1", "a@x.io", "red", 30)])
+        .await
+        .unwrap();
+    let err = store
+        .commit(vec![
+            Write::Update {
+                collection: "people".into(),
+                id: "p1".into(),
+                expected_version: 1,
+                body: json!({"email": "a@x.io", "team": "blue", "age": 31}),
+            },
+            person("p2", "b@x.io", "green", 20),
+            person("p3", "a@x.io", "green", 20),
+        ])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Duplicate { .. }), "{err:?}");
+    for (query, want) in [
+        (Query::eq("team", "red"), vec!["p1"]),
+        (Query::eq("team", "blue"), vec![]),
+        (Query::eq("team", "green"), vec![]),
+        (Query::eq("team", "red").and_eq("age", 30), vec!["p1"]),
+        (Query::all().sort_by("age", SortOrder::Asc), vec!["p1"]),
+    ] {
+        let page = store.find("people", &query).await.unwrap();
+        assert_eq!(ids(&page.items), want, "{query:?}");
+    }
+}
+
+pub async fn an_index_declared_over_stored_documents_is_built_and_kept(
+    store: Arc<dyn DocumentStore>,
+) {
+    const LATE: CollectionSpec = CollectionSpec {
+        name: "late",
+        unique: &[],
+        indexed: &[],
+    };
+    const LATE_INDEXED: CollectionSpec = CollectionSpec {
+        name: "late",
+        unique: &["code"],
+        indexed: &[&["size"]],
+    };
+    store.ensure_collections(&[LATE]).await.unwrap();
+    store
+        .commit(
+            (0..6)
+                .map(|n| {
+                    insert(
+                        "late",
+                        &format!("l{n}"),
+                        json!({"code": format!("c{n}"), "size": 5 - n}),
+                    )
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    store.ensure_collections(&[LATE_INDEXED]).await.unwrap();
+    let q = Query::all().sort_by("size", SortOrder::Asc).page(0, 2);
+    let page = store.find("late", &q).await.unwrap();
+    assert_eq!(ids(&page.items), ["l5", "l4"]);
+    let err = store
+        .commit(vec![insert("late", "l9", json!({"code": "c3", "size": 1}))])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Duplicate { field, .. } if field == "code"),
+        "a unique index built late holds: {err:?}"
+    );
+    store
+        .commit(vec![insert("late", "l9", json!({"code": "c9", "size": 9}))])
+        .await
+        .unwrap();
+    let q = Query::all().sort_by("size", SortOrder::Desc).page(0, 1);
+    assert_eq!(ids(&store.find("late", &q).await.unwrap().items), ["l9"]);
+}
+
+pub async fn a_unique_index_over_data_that_breaks_it_refuses_to_start(
+    store: Arc<dyn DocumentStore>,
+) {
+    const TWINS: CollectionSpec = CollectionSpec {
+        name: "twins",
+        unique: &[],
+        indexed: &[],
+    };
+    store.ensure_collections(&[TWINS]).await.unwrap();
+    store
+        .commit(vec![
+            insert("twins", "a", json!({"code": "same"})),
+            insert("twins", "b", json!({"code": "same"})),
+        ])
+        .await
+        .unwrap();
+    let unique = CollectionSpec {
+        unique: &["code"],
+        ..TWINS
+    };
+    assert!(
+        store.ensure_collections(&[unique]).await.is_err(),
+        "two stored documents share a value declared unique"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per conformance check. `$factory` is an async fn
 /// returning `Option<Arc<dyn DocumentStore>>`, a fresh empty store per call; `None`
 /// means the adapter's backend is not reachable, and the factory must say why.
@@ -407,7 +741,11 @@ macro_rules! conformance_suite {
             find_filters_sorts_and_pages,
             contains_matches_text_ignoring_case,
             a_deleted_document_is_gone,
-            declaring_collections_twice_is_harmless
+            declaring_collections_twice_is_harmless,
+            indexed_queries_answer_as_unindexed_ones_through_every_change,
+            a_failed_batch_leaves_no_index_entry_behind,
+            an_index_declared_over_stored_documents_is_built_and_kept,
+            a_unique_index_over_data_that_breaks_it_refuses_to_start
         );
     };
     (@each $factory:path; $($check:ident),+) => {

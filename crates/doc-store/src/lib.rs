@@ -21,6 +21,7 @@ pub mod conformance;
 
 pub use embedded::EmbeddedStore;
 pub use port::{
-    CollectionSpec, Document, DocumentStore, Filter, Page, Query, SortOrder, StoreError, Write,
+    CollectionSpec, Cursor, Document, DocumentStore, Filter, Index, Page, Query, SortOrder,
+    StoreError, Write,
 };
 pub use typed::{Collection, Versioned};

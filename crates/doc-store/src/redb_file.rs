@@ -13,6 +13,10 @@ use redb::{
     backends::InMemoryBackend,
 };
 
+/// The page cache of a file whose owner does not choose one: a request reads a page's
+/// worth of documents, and the OS's file cache holds what redb's does not.
+pub const DEFAULT_CACHE_BYTES: usize = 4 << 20;
+
 /// The database cannot be used right now; the words are redb's (or the file system's).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -46,12 +50,17 @@ impl<S> Clone for RedbFile<S> {
 }
 
 impl<S: Default + Send + Sync + 'static> RedbFile<S> {
-    /// Opens (or creates) the database file, creating its folder first.
-    pub fn open(path: &Path, holds: &'static str) -> Result<Self, Unavailable> {
+    /// Opens (or creates) the database file, creating its folder first, with a page
+    /// cache of `cache_bytes` (redb's own default is 1 GiB per file, far more than a
+    /// service's working set; see [`DEFAULT_CACHE_BYTES`]).
+    pub fn open(path: &Path, holds: &'static str, cache_bytes: usize) -> Result<Self, Unavailable> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(Unavailable::because)?;
         }
-        let db = Database::create(path).map_err(Unavailable::because)?;
+        let db = Database::builder()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(Unavailable::because)?;
         Ok(Self::over(db, holds))
     }
 

@@ -43,7 +43,7 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
     pub const fn spec(
         &self,
         unique: &'static [&'static str],
-        indexed: &'static [&'static str],
+        indexed: &'static [crate::Index],
     ) -> CollectionSpec {
         CollectionSpec {
             name: self.name,
@@ -76,7 +76,7 @@ impl<T: Serialize + DeserializeOwned> Collection<T> {
                 .into_iter()
                 .map(|doc| self.decode(doc))
                 .collect::<Result<_, _>>()?,
-            total: page.total,
+            next: page.next,
         })
     }
 

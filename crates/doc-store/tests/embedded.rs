@@ -46,3 +46,149 @@ async fn committed_documents_survive_reopening_the_file() {
     let doc = reopened.get("things", "t1").await.unwrap().unwrap();
     assert_eq!(doc.body["name"], "kept");
 }
+
+mod cost {
+    use doc_store::{CollectionSpec, Query, SortOrder};
+
+    use super::*;
+
+    const ITEMS: CollectionSpec = CollectionSpec {
+        name: "items",
+        unique: &["code"],
+        indexed: &[&["name"], &["owner", "created"]],
+    };
+    const SIZE: u64 = 3_000;
+
+    async fn filled(path: &std::path::Path) -> EmbeddedStore {
+        let store = EmbeddedStore::open(path).unwrap();
+        store.ensure_collections(&[ITEMS]).await.unwrap();
+        let writes = (0..SIZE)
+            .map(|n| Write::Insert {
+                collection: "items".into(),
+                id: format!("i{n:05}"),
+                body: json!({"code": format!("c{n}"), "name": format!("item {:05}", (n * 7919) % SIZE),
+                    "owner": format!("o{}", n % 3), "created": n, "price": n % 17}),
+            })
+            .collect();
+        store.commit(writes).await.unwrap();
+        store
+    }
+
+    /// Pages read what they show: a query an index serves decodes its page (and the one
+    /// document that says more follow), however large the collection.
+    #[tokio::test]
+    async fn a_page_an_index_serves_reads_the_page_not_the_collection() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = filled(&dir.path().join("s.redb")).await;
+        let cost = |before: u64| store.documents_read() - before;
+
+        let by_name = Query::all().sort_by("name", SortOrder::Asc);
+        let before = store.documents_read();
+        let first = store
+            .find("items", &by_name.clone().page(0, 20))
+            .await
+            .unwrap();
+        assert_eq!((first.items.len(), cost(before)), (20, 21));
+
+        let mut after = first.next;
+        for _ in 0..50 {
+            let page = store
+                .find("items", &by_name.clone().page_after(after, 20))
+                .await
+                .unwrap();
+            after = page.next;
+        }
+        let before = store.documents_read();
+        let deep = store
+            .find("items", &by_name.clone().page_after(after, 20))
+            .await
+            .unwrap();
+        assert_eq!(
+            deep.items[0].body["name"], "item 01020",
+            "page 52 by cursor"
+        );
+        assert_eq!(cost(before), 21, "a deep cursor page costs a page");
+
+        let before = store.documents_read();
+        store
+            .find("items", &by_name.clone().page(1_000, 20))
+            .await
+            .unwrap();
+        assert_eq!(cost(before), 21, "skipped index entries are not decoded");
+
+        let mine = Query::eq("owner", "o1").sort_by("created", SortOrder::Desc);
+        let before = store.documents_read();
+        let page = store.find("items", &mine.page(0, 20)).await.unwrap();
+        assert_eq!(page.items[0].id, "i02998");
+        assert_eq!(cost(before), 21);
+
+        let before = store.documents_read();
+        let one = store
+            .find("items", &Query::eq("code", "c2500"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (one.items.len(), cost(before)),
+            (1, 1),
+            "a unique field finds its one"
+        );
+
+        // A common substring fills its page early in the name order and stops there.
+        let search = Query::all()
+            .and_contains("name", "0")
+            .sort_by("name", SortOrder::Asc);
+        let before = store.documents_read();
+        store.find("items", &search.page(0, 20)).await.unwrap();
+        assert!(cost(before) < 100, "read {}", cost(before));
+    }
+
+    /// A sort no index serves walks its range but keeps only a page's worth of matches,
+    /// and answers as the port says.
+    #[tokio::test]
+    async fn a_sort_without_an_index_walks_but_answers_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = filled(&dir.path().join("s.redb")).await;
+        let q = Query::eq("owner", "o2").sort_by("price", SortOrder::Desc);
+        let before = store.documents_read();
+        let page = store.find("items", &q.clone().page(0, 5)).await.unwrap();
+        assert_eq!(
+            store.documents_read() - before,
+            SIZE / 3,
+            "the owner's range, once"
+        );
+        let prices: Vec<_> = page
+            .items
+            .iter()
+            .map(|d| d.body["price"].as_u64().unwrap())
+            .collect();
+        assert_eq!(prices, [16, 16, 16, 16, 16]);
+        let next = store
+            .find("items", &q.page_after(page.next, 5))
+            .await
+            .unwrap();
+        assert!(
+            next.items[0].id < page.items[4].id,
+            "ties in the sort's direction"
+        );
+    }
+
+    /// Indexes are kept in the file: reopening it does not rebuild them.
+    #[tokio::test]
+    async fn reopening_keeps_the_indexes_without_rebuilding_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        drop(filled(&path).await);
+        let store = EmbeddedStore::open(&path).unwrap();
+        store.ensure_collections(&[ITEMS]).await.unwrap();
+        assert_eq!(store.documents_read(), 0, "start-up read no document");
+        let page = store
+            .find(
+                "items",
+                &Query::all().sort_by("name", SortOrder::Desc).page(0, 3),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.items[0].body["name"], "item 02999");
+        assert_eq!(store.documents_read(), 4);
+    }
+}

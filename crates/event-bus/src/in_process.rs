@@ -5,9 +5,13 @@
 //!
 //! Each topic is a single partition: order per key holds because order per topic does.
 //! A group consumes each of its topics on its own task.
+//!
+//! The log is compacted ([`EventBus::compact`]): an entry goes once every group
+//! consuming its topic has passed it and its retention is over. Dead-letter lists are
+//! never compacted; parked events stay until they are replayed.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     path::Path,
     sync::{Arc, Mutex},
     time::Duration,
@@ -17,11 +21,15 @@ use async_trait::async_trait;
 use doc_store::redb_file::{RedbFile, Unavailable, existing_table};
 use event_contracts::Envelope;
 use redb::{Database, ReadableDatabase, ReadableTable, Table, TableDefinition, TableHandle};
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use time::OffsetDateTime;
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::{BusError, Delivered, EventBus, ParkedEvent, Subscription, deliver_with_retry};
+use crate::{
+    BusError, Delivered, EventBus, ParkedEvent, Subscription, deliver_with_retry,
+    history::cutoff_before,
+};
 
 const OFFSETS: TableDefinition<&str, u64> = TableDefinition::new("offsets");
 
@@ -30,10 +38,25 @@ type LogEntry = (u64, Result<Envelope, String>);
 const BATCH: usize = 64;
 /// How often an idle consumer looks at its topic even without a wake-up.
 const IDLE_POLL: Duration = Duration::from_millis(500);
+/// Log entries removed per write transaction: publishers and consumers waiting on the
+/// write lock wait for one such batch at most.
+const COMPACT_BATCH: usize = 512;
 
 #[derive(Clone)]
 pub struct InProcessBus {
-    file: RedbFile<Wakers>,
+    file: RedbFile<Shared>,
+}
+
+/// What the clones of a bus share beside the file.
+#[derive(Default)]
+struct Shared {
+    wakers: Wakers,
+    /// The groups consuming each topic in this process. A group holds its topic's log
+    /// from its first subscription, before it has committed any offset.
+    consumers: Mutex<HashMap<String, HashSet<String>>>,
+    /// Held while compacting: every service sharing the bus asks on its own timer, and
+    /// one walk at a time is enough.
+    compacting: tokio::sync::Mutex<()>,
 }
 
 /// One wake-up per topic, so that a publish rouses the topic's idle consumers at once.
@@ -65,7 +88,7 @@ fn offset_key(group: &str, topic: &str) -> String {
 impl InProcessBus {
     pub fn open(path: &Path) -> Result<Self, BusError> {
         Ok(Self {
-            file: RedbFile::open(path, "bus")?,
+            file: RedbFile::open(path, "bus", doc_store::redb_file::DEFAULT_CACHE_BYTES)?,
         })
     }
 
@@ -94,7 +117,8 @@ impl InProcessBus {
         .await
     }
 
-    /// Every event ever appended to a topic, oldest first, for inspection.
+    /// The events still in a topic's log, oldest first, for inspection: every event
+    /// appended to it but those compaction has removed.
     pub async fn topic_log(&self, topic: &str) -> Result<Vec<Envelope>, BusError> {
         let topic = topic.to_owned();
         self.blocking(move |db| {
@@ -110,8 +134,51 @@ impl InProcessBus {
 
     fn wake(&self, topics: impl IntoIterator<Item = String>) {
         for topic in topics {
-            self.file.state().of(&topic).notify_waiters();
+            self.file.state().wakers.of(&topic).notify_waiters();
         }
+    }
+
+    /// Removes from every topic's log the entries that occurred before `cutoff` and that
+    /// every group consuming the topic has passed, a batch per write transaction;
+    /// returns how many. A call while another compaction runs returns 0 at once.
+    ///
+    /// An entry's age is its event's `occurred_at`: the log keeps no time of its own,
+    /// so files written before compaction existed compact the same way. In one process
+    /// the relay appends an event milliseconds after it occurred; one that waited
+    /// longer (an outbox backlog after a crash, a replayed parked event) is older on
+    /// arrival and may go as soon as every group has passed it, which no consumer
+    /// notices. Entries are removed from the front only, and only while they qualify,
+    /// so the log stays one unbroken run of offsets.
+    pub async fn compact_before(&self, cutoff: OffsetDateTime) -> Result<u64, BusError> {
+        let Ok(_only_one) = self.file.state().compacting.try_lock() else {
+            return Ok(0);
+        };
+        let mut removed = 0;
+        for topic in self.topics().await? {
+            loop {
+                let consumers = self.file.state().consumers_of(&topic);
+                let t = topic.clone();
+                let (n, more) = self
+                    .blocking(move |db| compact_batch(db, &t, &consumers, cutoff))
+                    .await?;
+                removed += n;
+                if !more {
+                    break;
+                }
+            }
+        }
+        Ok(removed)
+    }
+}
+
+impl Shared {
+    fn consumers_of(&self, topic: &str) -> Vec<String> {
+        self.consumers
+            .lock()
+            .expect("consumer map lock")
+            .get(topic)
+            .map(|groups| groups.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -212,6 +279,99 @@ fn acknowledge(
     txn.commit().map_err(unavailable)
 }
 
+/// The part of an entry compaction reads: when its event occurred.
+#[derive(Deserialize)]
+struct Occurred {
+    #[serde(with = "time::serde::rfc3339")]
+    occurred_at: OffsetDateTime,
+}
+
+/// The offset below which every group consuming `topic` has passed the log: the least
+/// of their committed offsets, 0 while one of `consumers` has committed none, and
+/// unbounded when no group has ever consumed it.
+fn passed_by_every_group(
+    txn: &redb::ReadTransaction,
+    topic: &str,
+    consumers: &[String],
+) -> Result<u64, BusError> {
+    let mut lowest = u64::MAX;
+    let mut committed = HashSet::new();
+    if let Some(offsets) = existing_table(txn, OFFSETS)? {
+        let suffix = format!("\u{1f}{topic}");
+        for entry in offsets.iter().map_err(unavailable)? {
+            let (key, offset) = entry.map_err(unavailable)?;
+            if let Some(group) = key.value().strip_suffix(suffix.as_str()) {
+                lowest = lowest.min(offset.value());
+                committed.insert(group.to_owned());
+            }
+        }
+    }
+    if consumers.iter().any(|group| !committed.contains(group)) {
+        return Ok(0);
+    }
+    Ok(lowest)
+}
+
+/// Removes up to a batch of entries from the front of `topic`'s log that every group has
+/// passed and that occurred before `cutoff`. They are chosen in a read transaction, so
+/// the write lock is held only to remove them: offsets only move forward and only this
+/// removes entries, so what qualified when read still does. Returns how many went and
+/// whether more may qualify.
+fn compact_batch(
+    db: &Database,
+    topic: &str,
+    consumers: &[String],
+    cutoff: OffsetDateTime,
+) -> Result<(u64, bool), BusError> {
+    let name = log_table(topic);
+    let def = TableDefinition::<u64, &[u8]>::new(&name);
+    let txn = db.begin_read().map_err(unavailable)?;
+    let passed = passed_by_every_group(&txn, topic, consumers)?;
+    let Some(log) = existing_table(&txn, def)? else {
+        return Ok((0, false));
+    };
+    // The newest entry always stays: the next offset is counted on from it, and an
+    // emptied log would start again at 0, behind every group's offset.
+    let newest = match log.last().map_err(unavailable)? {
+        Some((offset, _)) => offset.value(),
+        None => return Ok((0, false)),
+    };
+    let mut chosen = Vec::new();
+    let mut young = false;
+    for entry in log
+        .range(..passed.min(newest))
+        .map_err(unavailable)?
+        .take(COMPACT_BATCH)
+    {
+        let (offset, bytes) = entry.map_err(unavailable)?;
+        // An entry that does not decode has no age; every group has skipped it already.
+        if serde_json::from_slice::<Occurred>(bytes.value())
+            .is_ok_and(|entry| entry.occurred_at >= cutoff)
+        {
+            young = true;
+            break;
+        }
+        chosen.push(offset.value());
+    }
+    drop(log);
+    drop(txn);
+    if chosen.is_empty() {
+        return Ok((0, false));
+    }
+    let txn = db.begin_write().map_err(unavailable)?;
+    let mut removed = 0;
+    {
+        let mut log = txn.open_table(def).map_err(unavailable)?;
+        for offset in &chosen {
+            if log.remove(offset).map_err(unavailable)?.is_some() {
+                removed += 1;
+            }
+        }
+    }
+    txn.commit().map_err(unavailable)?;
+    Ok((removed, !young && chosen.len() == COMPACT_BATCH))
+}
+
 fn parked(db: &Database, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
     let txn = db.begin_read().map_err(unavailable)?;
     let name = dlq_table(topic);
@@ -265,6 +425,20 @@ impl EventBus for InProcessBus {
         subscription: Subscription,
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError> {
+        {
+            let mut consumers = self
+                .file
+                .state()
+                .consumers
+                .lock()
+                .expect("consumer map lock");
+            for topic in &subscription.topics {
+                consumers
+                    .entry(topic.clone())
+                    .or_default()
+                    .insert(subscription.group.clone());
+            }
+        }
         let workers: Vec<JoinHandle<()>> = subscription
             .topics
             .iter()
@@ -300,6 +474,13 @@ impl EventBus for InProcessBus {
         self.wake([topic.to_owned()]);
         Ok(replayed)
     }
+
+    async fn compact(&self, retention: Duration) -> Result<u64, BusError> {
+        match cutoff_before(retention) {
+            Some(cutoff) => self.compact_before(cutoff).await,
+            None => Ok(0),
+        }
+    }
 }
 
 async fn consume(
@@ -315,7 +496,7 @@ async fn consume(
         metrics,
         ..
     } = subscription;
-    let waker = bus.file.state().of(&topic);
+    let waker = bus.file.state().wakers.of(&topic);
     while !shutdown.is_cancelled() {
         // Registered before reading, so a publish between the read and the wait still wakes us.
         let woken = waker.notified();

@@ -4,8 +4,10 @@
 //! Services publish only through the transactional outbox ([`Outbox`]): the events a
 //! change causes are stored in the same batch as the change, and the [`OutboxRelay`]
 //! hands them to the bus afterwards. Consumers are at-least-once; [`apply_once`] makes
-//! a handler's effect idempotent by storing the event id beside it. This crate must
-//! never know what an event means; it moves envelopes and keeps promises.
+//! a handler's effect idempotent by storing the event id beside it. The
+//! [`HistoryPruner`] keeps what both leave behind bounded: markers and the log's
+//! entries go once their retention is over. This crate must never know what an event
+//! means; it moves envelopes and keeps promises.
 
 mod conflict;
 /// The promises every transport's tests check; behind the `conformance` feature so that
@@ -13,6 +15,7 @@ mod conflict;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod delivery;
+mod history;
 mod idempotency;
 mod in_process;
 mod metrics;
@@ -21,7 +24,10 @@ mod port;
 
 pub use conflict::{ConflictRetry, LostRace, retry_on_conflict};
 pub use delivery::{Delivered, RetryPolicy, TooEarly, deliver_with_retry, too_early};
-pub use idempotency::{Applied, PROCESSED_EVENTS, apply_once};
+pub use history::{HistoryPruner, Pruned, Retention};
+pub use idempotency::{
+    Applied, PROCESSED_EVENTS, PROCESSED_EVENTS_SPEC, apply_once, prune_processed_events,
+};
 pub use in_process::InProcessBus;
 pub use metrics::BusMetrics;
 pub use outbox::{OUTBOX, Outbox, OutboxRelay};

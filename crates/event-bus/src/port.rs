@@ -1,4 +1,4 @@
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use event_contracts::Envelope;
@@ -85,4 +85,13 @@ pub trait EventBus: Send + Sync + 'static {
     /// Publishes the parked events of a topic again and clears them; returns how many.
     /// Every group sees a replayed event again, so consumers must be idempotent.
     async fn replay_parked(&self, topic: &str) -> Result<usize, BusError>;
+
+    /// Removes from the transport's log the events every consumer group has passed and
+    /// whose `retention` is over; returns how many. Parked events are never removed. A
+    /// broker keeps its log to its own retention (Kafka's `retention.ms`), so this does
+    /// nothing unless the transport's log is its own.
+    async fn compact(&self, retention: Duration) -> Result<u64, BusError> {
+        let _ = retention;
+        Ok(0)
+    }
 }

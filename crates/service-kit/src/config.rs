@@ -48,6 +48,9 @@ pub enum LogFormat {
 pub struct Settings {
     pub data_dir: PathBuf,
     pub storage: StorageKind,
+    /// redb's page cache for each embedded store file, in MiB. Queries read a page's
+    /// worth of documents, so a small cache costs little; redb's own default is 1 GiB.
+    pub store_cache_mb: u32,
     /// Address every service binds to.
     pub host: IpAddr,
     /// Each service's port, by name (`SHOP_<SERVICE>_PORT`). The host fills in the
@@ -76,6 +79,15 @@ pub struct Settings {
     /// How long an event that arrived before the one it follows is retried before it is
     /// parked (an outage can hold one topic back for that long).
     pub bus_early_wait_secs: u64,
+    /// How long a consumer keeps the marker of an event it applied, which is how long a
+    /// redelivery of the event is still refused. Longer than `event_log_retention_secs`.
+    pub processed_events_retention_secs: u64,
+    /// How long the in-process log keeps an event (from when it occurred) once every
+    /// consumer group has passed it. On Kafka the broker's `retention.ms` plays this
+    /// part, and the processed-events retention must outlast that instead.
+    pub event_log_retention_secs: u64,
+    /// How often each consuming service prunes its markers and compacts the log.
+    pub history_prune_interval_secs: u64,
     pub log_format: LogFormat,
 
     pub mongodb_uri: Option<String>,
@@ -114,6 +126,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("data"),
+            store_cache_mb: 4,
             storage: StorageKind::Disk,
             host: IpAddr::from([127, 0, 0, 1]),
             ports: BTreeMap::new(),
@@ -133,6 +146,11 @@ impl Default for Settings {
             bus_max_attempts: 8,
             bus_initial_backoff_ms: 100,
             bus_early_wait_secs: 120,
+            // A week of markers against a day of log: a marker outlives by six days any
+            // redelivery the log can make.
+            processed_events_retention_secs: 7 * 24 * 60 * 60,
+            event_log_retention_secs: 24 * 60 * 60,
+            history_prune_interval_secs: 60,
             log_format: LogFormat::Pretty,
             mongodb_uri: None,
             mongodb_database_prefix: "shop_".into(),
@@ -261,6 +279,22 @@ impl Settings {
                 "rate limits must be at least 1 per minute".into(),
             ));
         }
+        // A marker pruned while its event can still be redelivered lets the event be
+        // applied twice.
+        if self.processed_events_retention_secs <= self.event_log_retention_secs {
+            return Err(ConfigError(format!(
+                "processed_events_retention_secs ({}) must be longer than \
+                 event_log_retention_secs ({}): a processed-event marker must outlive \
+                 every redelivery of its event",
+                self.processed_events_retention_secs, self.event_log_retention_secs
+            )));
+        }
+        if self.event_log_retention_secs == 0 || self.history_prune_interval_secs == 0 {
+            return Err(ConfigError(
+                "event_log_retention_secs and history_prune_interval_secs must be at least 1"
+                    .into(),
+            ));
+        }
         Ok(())
     }
 
@@ -313,6 +347,14 @@ impl Settings {
             initial_backoff: Duration::from_millis(self.bus_initial_backoff_ms),
             max_backoff: Duration::from_secs(5),
             early_wait: Duration::from_secs(self.bus_early_wait_secs),
+        }
+    }
+
+    pub fn history_retention(&self) -> event_bus::Retention {
+        event_bus::Retention {
+            processed_events: Duration::from_secs(self.processed_events_retention_secs),
+            event_log: Duration::from_secs(self.event_log_retention_secs),
+            every: Duration::from_secs(self.history_prune_interval_secs),
         }
     }
 }
@@ -399,6 +441,37 @@ mod tests {
     fn an_access_token_lifetime_over_fifteen_minutes_is_refused() {
         let err = Settings::from_pairs([("access_token_ttl_secs", "3600")]).unwrap_err();
         assert!(err.to_string().contains("access_token_ttl_secs"), "{err}");
+    }
+
+    #[test]
+    fn markers_must_be_kept_longer_than_the_log_keeps_their_events() {
+        let s = Settings::default();
+        assert!(s.processed_events_retention_secs > s.event_log_retention_secs);
+        for (markers, log) in [("86400", "86400"), ("3600", "86400")] {
+            let err = Settings::from_pairs([
+                ("processed_events_retention_secs", markers),
+                ("event_log_retention_secs", log),
+            ])
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("processed_events_retention_secs"),
+                "{err}"
+            );
+        }
+        let s = Settings::from_pairs([
+            ("processed_events_retention_secs", "10"),
+            ("event_log_retention_secs", "5"),
+            ("history_prune_interval_secs", "1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.history_retention(),
+            event_bus::Retention {
+                processed_events: Duration::from_secs(10),
+                event_log: Duration::from_secs(5),
+                every: Duration::from_secs(1),
+            }
+        );
     }
 
     #[test]

@@ -1,12 +1,15 @@
 //! What a service is given to run (its store namespace and the bus when it keeps
 //! state, the token verifier, a shutdown signal, its peers) and the start-up every
-//! service shares: outbox relay, consumer groups, HTTP server.
+//! service shares: outbox relay, consumer groups and the pruning of their history,
+//! HTTP server.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use axum::Router;
 use doc_store::DocumentStore;
-use event_bus::{BusMetrics, EventBus, EventHandler, Outbox, Subscription};
+use event_bus::{
+    BusMetrics, EventBus, EventHandler, HistoryPruner, Outbox, PROCESSED_EVENTS_SPEC, Subscription,
+};
 use prometheus::Registry;
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -56,6 +59,9 @@ impl ServiceContext {
 struct State {
     bus_metrics: BusMetrics,
     outbox: Outbox,
+    /// Whether the pruning of processed-event markers (and of the bus's log) runs: from
+    /// the first consumer on, since only consumers leave markers.
+    pruning: bool,
 }
 
 /// A service being started: its metrics registry, outbox relay, consumers and other
@@ -110,6 +116,7 @@ impl ServiceRuntime {
             Some(State {
                 bus_metrics,
                 outbox,
+                pruning: false,
             })
         } else {
             None
@@ -143,12 +150,27 @@ impl ServiceRuntime {
         self.tasks.push(task);
     }
 
-    /// Consumes `topics`, each in the service's own consumer group.
+    /// Consumes `topics`, each in the service's own consumer group. The first call also
+    /// declares the processed-event markers (indexed by when they were applied) and
+    /// starts pruning them, and the bus's log, on the settings' retention.
     pub async fn consume(
         &mut self,
         topics: &[&str],
         handler: Arc<dyn EventHandler>,
     ) -> anyhow::Result<()> {
+        if !self.state().pruning {
+            self.ctx
+                .store()
+                .ensure_collections(&[PROCESSED_EVENTS_SPEC])
+                .await?;
+            let pruner = HistoryPruner::new(
+                self.ctx.store().clone(),
+                self.ctx.bus().clone(),
+                self.ctx.settings.history_retention(),
+            );
+            self.tasks.push(pruner.spawn(self.ctx.shutdown.clone()));
+            self.state.as_mut().expect("state() answered above").pruning = true;
+        }
         let subscription = Subscription {
             group: self.name.as_str().to_owned(),
             topics: topics.iter().map(|t| t.to_string()).collect(),

@@ -136,6 +136,20 @@ impl TestResponse {
         self.body["code"].as_str().unwrap()
     }
 
+    /// How many items a page of a list holds (0 for a body that is not a page).
+    pub fn listed(&self) -> usize {
+        self.body["items"].as_array().map_or(0, Vec::len)
+    }
+
+    /// The link to the page after this one, asserting that the page says more follow
+    /// (`has_more`) exactly when it has such a link.
+    #[track_caller]
+    pub fn next_page(&self) -> Option<&str> {
+        let next = self.body["next"].as_str();
+        assert_eq!(self.body["has_more"], next.is_some(), "{}", self.body);
+        next
+    }
+
     /// Asserts a refusal: the status, then the error code (and with it the error shape).
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) {
@@ -347,7 +361,21 @@ pub fn committed_contract(service: &ServiceDef) -> PathBuf {
 /// Fails when the served OpenAPI document differs from the committed file; with
 /// `SHOP_BLESS=1` it rewrites the file instead (then review the diff).
 pub fn assert_matches_committed(served: &Value, committed_path: &Path) {
-    let rendered = serde_json::to_string_pretty(served).expect("JSON renders") + "\n";
+    // Written with sorted keys, so a change to the document is a small diff whatever
+    // order the code declares things in.
+    fn sorted(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                map.sort_keys();
+                map.values_mut().for_each(sorted);
+            }
+            Value::Array(items) => items.iter_mut().for_each(sorted),
+            _ => {}
+        }
+    }
+    let mut served_sorted = served.clone();
+    sorted(&mut served_sorted);
+    let rendered = serde_json::to_string_pretty(&served_sorted).expect("JSON renders") + "\n";
     if std::env::var_os("SHOP_BLESS").is_some() {
         std::fs::write(committed_path, &rendered).expect("contract file writes");
         return;

@@ -187,7 +187,7 @@ impl TestService {
     /// is really missing or extra.
     pub async fn settled(&self) {
         eventually("the outbox to drain", || async {
-            self.stored(OUTBOX).await.total == 0
+            self.stored(OUTBOX).await.items.is_empty()
         })
         .await;
         tokio::time::sleep(Duration::from_millis(150)).await;

@@ -144,3 +144,31 @@ async fn every_service_reports_health_readiness_and_request_metrics() {
     }
     system.stop().await;
 }
+
+#[tokio::test]
+async fn a_list_is_read_to_its_end_by_following_next_through_the_gateway() {
+    let system = System::from_env().await.unwrap();
+    let target = &system.target;
+    let admin = target.admin().await.unwrap();
+    // A name no other scenario uses, so the filtered catalog holds just these.
+    let marker = format!("pager-{}", uuid::Uuid::new_v4().simple());
+    let mut made = Vec::new();
+    for n in 0..5 {
+        made.push(
+            admin
+                .create_product(&format!("{marker} {n}"), 100, 1)
+                .await
+                .unwrap(),
+        );
+    }
+    let listed = admin
+        .all_pages(&format!("/products?name={marker}&per_page=2"))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed.iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(
+        ids, made,
+        "every product once, in name order, across three pages"
+    );
+    system.stop().await;
+}

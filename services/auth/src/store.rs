@@ -47,6 +47,7 @@ pub const SIGNING_KEYS: Collection<SigningKey> = Collection::new("signing_keys")
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
     CREDENTIALS.spec(&["email"], &[]),
-    REFRESH_TOKENS.spec(&[], &["user_id", "family_id"]),
+    // Revoking a user's tokens, and a family's on reuse.
+    REFRESH_TOKENS.spec(&[], &[&["user_id"], &["family_id"]]),
     SIGNING_KEYS.spec(&[], &[]),
 ];

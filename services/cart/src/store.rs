@@ -80,7 +80,8 @@ pub const CART_PRODUCTS: Collection<CartProduct> = Collection::new("cart_product
 pub const COLLECTIONS: &[CollectionSpec] = &[
     CARTS.spec(&[], &[]),
     CATALOG.spec(&[], &[]),
-    CART_PRODUCTS.spec(&[], &["product_id"]),
+    // The carts holding a product, when it is removed.
+    CART_PRODUCTS.spec(&[], &[&["product_id"]]),
 ];
 
 /// The index entry's id: a JSON pair, so no product or user id can make two pairs

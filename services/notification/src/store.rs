@@ -11,7 +11,7 @@ pub const DELIVERIES: Collection<Delivery> = Collection::new("deliveries");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
     // Listing is by owner, newest first.
-    NOTIFICATIONS.spec(&[], &["user_id", "created_at"]),
+    NOTIFICATIONS.spec(&[], &[&["user_id", "created_at"]]),
     // The dispatcher looks for pending deliveries, earliest due first.
-    DELIVERIES.spec(&[], &["status", "next_attempt_at"]),
+    DELIVERIES.spec(&[], &[&["status", "next_attempt_at"]]),
 ];

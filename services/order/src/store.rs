@@ -40,4 +40,9 @@ impl Order {
 
 pub const ORDERS: Collection<Order> = Collection::new("orders");
 
-pub const COLLECTIONS: &[CollectionSpec] = &[ORDERS.spec(&["checkout_id"], &["user_id", "status"])];
+/// The list is newest first by id (UUID v7): a customer's orders by `user_id`, with a
+/// status by `user_id, status`, an admin's by `status` or by the collection itself.
+pub const COLLECTIONS: &[CollectionSpec] = &[ORDERS.spec(
+    &["checkout_id"],
+    &[&["user_id"], &["status"], &["user_id", "status"]],
+)];

@@ -127,7 +127,8 @@ impl Payment {
 
 pub const PAYMENTS: Collection<Payment> = Collection::new("payments");
 
-pub const COLLECTIONS: &[CollectionSpec] = &[PAYMENTS.spec(&["order_id"], &["user_id"])];
+/// The list is newest first by id (UUID v7), by owner; `order_id` (unique) finds one.
+pub const COLLECTIONS: &[CollectionSpec] = &[PAYMENTS.spec(&["order_id"], &[&["user_id"]])];
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,7 @@ pub const PRODUCTS: Collection<Product> = Collection::new("products");
 pub const RESERVATIONS: Collection<Reservation> = Collection::new("reservations");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    PRODUCTS.spec(&[], &["owner_id", "name"]),
+    // The catalog is by name; a deleted user's products are found by owner.
+    PRODUCTS.spec(&[], &[&["name"], &["owner_id"]]),
     RESERVATIONS.spec(&[], &[]),
 ];

@@ -55,7 +55,11 @@ pub const SHIPMENTS: Collection<Shipment> = Collection::new("shipments");
 
 // One shipment per order: two events racing to create it cannot both succeed.
 pub const COLLECTIONS: &[CollectionSpec] =
-    &[SHIPMENTS.spec(&["order_id"], &["user_id", "created_at"])];
+    // The list is newest first, by owner or (an admin's) all; `order_id` finds one.
+    &[SHIPMENTS.spec(
+        &["order_id"],
+        &[&["user_id", "created_at"], &["created_at"]],
+    )];
 
 #[cfg(test)]
 mod tests {

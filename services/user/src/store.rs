@@ -35,6 +35,7 @@ pub const PROFILES: Collection<Profile> = Collection::new("profiles");
 pub const OWNED_PRODUCTS: Collection<OwnedProduct> = Collection::new("owned_products");
 
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    PROFILES.spec(&[], &["email"]),
-    OWNED_PRODUCTS.spec(&[], &["owner_id"]),
+    PROFILES.spec(&[], &[&["email"]]),
+    // "My products", by name.
+    OWNED_PRODUCTS.spec(&[], &[&["owner_id", "name"]]),
 ];

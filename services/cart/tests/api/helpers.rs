@@ -187,10 +187,9 @@ impl CartSteps for TestService {
     async fn carts_indexed_under(&self, product_id: &str) -> u64 {
         self.ctx
             .store()
-            .find("cart_products", &Query::eq("product_id", product_id))
+            .count("cart_products", &Query::eq("product_id", product_id))
             .await
             .unwrap()
-            .total
     }
 
     async fn catalog_entry(&self, product_id: &str) -> Document {

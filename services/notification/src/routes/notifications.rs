@@ -2,7 +2,7 @@ use axum::{Json, extract::State};
 use doc_store::{Query, SortOrder};
 use serde::Serialize;
 use service_kit::{
-    ApiError, ApiQuery, AuthUser, ErrorBody,
+    ApiError, AuthUser, ErrorBody,
     openapi::PagingRefused,
     paging::{PageParams, PageRequest, Paged},
 };
@@ -62,9 +62,8 @@ impl From<Notification> for NotificationView {
 pub async fn list_notifications(
     State(state): State<NotificationState>,
     user: AuthUser,
-    ApiQuery(params): ApiQuery<PageParams>,
+    request: PageRequest,
 ) -> Result<Json<Paged<NotificationView>>, ApiError> {
-    let request = PageRequest::try_from(params)?;
     // The store breaks ties in `created_at` by id, so pages never overlap or skip.
     let query = Query::eq("user_id", user.id.as_str()).sort_by("created_at", SortOrder::Desc);
     let page = Paged::find(state.store.as_ref(), NOTIFICATIONS, query, request, |n| {

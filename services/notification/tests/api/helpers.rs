@@ -68,7 +68,7 @@ impl NotificationSteps for TestService {
         let token = self.tokens.customer(user_id);
         let uri = format!("{LIST}?per_page=100");
         eventually(&format!("{count} notifications for {user_id}"), || async {
-            self.list(&uri, &token).await.body["total"] == count
+            self.list(&uri, &token).await.listed() == count
         })
         .await;
         let page = self.list(&uri, &token).await;

@@ -87,13 +87,10 @@ impl From<Versioned<Order>> for OrderView {
     }
 }
 
+/// Filters of the order list, besides paging.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct OrderQuery {
-    #[param(minimum = 1, default = 1)]
-    pub page: Option<u64>,
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    pub per_page: Option<u64>,
+pub struct OrderFilter {
     /// Only orders in this status.
     pub status: Option<OrderStatus>,
 }
@@ -103,7 +100,7 @@ pub struct OrderQuery {
     get,
     path = "/api/v1/orders",
     security(("bearerAuth" = [])),
-    params(OrderQuery),
+    params(PageParams, OrderFilter),
     responses(
         (status = 200, description = "A page of orders", body = Paged<OrderView>),
         PagingRefused,
@@ -112,12 +109,9 @@ pub struct OrderQuery {
 pub async fn list(
     State(state): State<OutboxState>,
     user: AuthUser,
-    ApiQuery(query): ApiQuery<OrderQuery>,
+    request: PageRequest,
+    ApiQuery(query): ApiQuery<OrderFilter>,
 ) -> Result<Json<Paged<OrderView>>, ApiError> {
-    let request = PageRequest::try_from(PageParams {
-        page: query.page,
-        per_page: query.per_page,
-    })?;
     let mut filter = visible_to(&user, "user_id");
     if let Some(status) = query.status {
         filter = filter.and_eq(

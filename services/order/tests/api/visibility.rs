@@ -22,19 +22,19 @@ async fn customers_see_only_their_orders_and_admins_see_all() {
     );
 
     let bobs = app.get("/api/v1/orders", &bob).await;
-    assert_eq!(bobs.body["total"], 1);
+    assert_eq!(bobs.listed(), 1);
     assert_eq!(bobs.body["items"][0]["id"], "o2");
 
     let admin = app.tokens.admin("root");
     let all = app.get("/api/v1/orders", &admin).await;
-    assert_eq!(all.body["total"], 2);
+    assert_eq!(all.listed(), 2);
     assert_eq!(all.body["items"][0]["id"], "o2", "newest first");
     let one = app.get("/api/v1/orders/o1", &admin).await;
     assert_eq!(one.status, 200);
     let pending = app.get("/api/v1/orders?status=pending", &admin).await;
-    assert_eq!(pending.body["total"], 2);
+    assert_eq!(pending.listed(), 2);
     let none = app.get("/api/v1/orders?status=completed", &admin).await;
-    assert_eq!(none.body["total"], 0);
+    assert_eq!(none.listed(), 0);
     let bad = app.get("/api/v1/orders?status=lost", &admin).await;
     assert_eq!(bad.status, 400);
 }

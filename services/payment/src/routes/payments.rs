@@ -145,10 +145,9 @@ async fn visible(
 pub async fn list_payments(
     State(state): State<ApiState>,
     user: AuthUser,
-    ApiQuery(paging): ApiQuery<PageParams>,
+    request: PageRequest,
     ApiQuery(filter): ApiQuery<PaymentFilter>,
 ) -> Result<Json<Paged<PaymentView>>, ApiError> {
-    let request = PageRequest::try_from(paging)?;
     let mut query = visible_to(&user, "user_id");
     if let Some(order_id) = filter.order_id {
         query = query.and_eq("order_id", order_id);

@@ -90,10 +90,9 @@ pub struct CatalogFilter {
 )]
 pub async fn list(
     State(state): State<OutboxState>,
-    ApiQuery(paging): ApiQuery<PageParams>,
+    request: PageRequest,
     ApiQuery(filter): ApiQuery<CatalogFilter>,
 ) -> Result<Json<Paged<ProductView>>, ApiError> {
-    let request = PageRequest::try_from(paging)?;
     let mut query = Query::all();
     if let Some(name) = filter
         .name

@@ -42,7 +42,7 @@ async fn anyone_browses_the_catalog_by_page_and_name() {
     }
     let all = app.send(Method::GET, "/api/v1/products", None, None).await;
     assert_eq!(all.status, 200);
-    assert_eq!(all.body["total"], 3);
+    assert_eq!(all.listed(), 3);
     let names = field_of_each(&all.body["items"], "name");
     assert_eq!(names, ["Blue mug", "Red mug", "Teapot"]);
 
@@ -54,8 +54,28 @@ async fn anyone_browses_the_catalog_by_page_and_name() {
             None,
         )
         .await;
-    assert_eq!(mugs.body["total"], 2);
+    assert_eq!(mugs.listed(), 1);
     assert_eq!(mugs.body["items"][0]["name"], "Red mug");
+    assert_eq!(mugs.next_page(), None, "the teapot is no mug");
+
+    // Following `next` from the first page keeps the filter and finds the same page.
+    let first = app
+        .send(
+            Method::GET,
+            "/api/v1/products?name=MUG&per_page=1",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(first.body["items"][0]["name"], "Blue mug");
+    let next = first.next_page().expect("a second mug follows");
+    let second = app.send(Method::GET, next, None, None).await;
+    assert_eq!(second.body["items"], mugs.body["items"]);
+    assert_eq!(
+        second.body.get("page"),
+        None,
+        "a page by cursor has no number"
+    );
 
     let missing = app
         .send(Method::GET, "/api/v1/products/nope", None, None)
@@ -159,5 +179,5 @@ async fn invalid_products_are_refused_naming_the_field() {
         assert_eq!(response.body["details"]["field"], field, "{body}");
     }
     let listed = app.send(Method::GET, "/api/v1/products", None, None).await;
-    assert_eq!(listed.body["total"], 0, "nothing half-written");
+    assert_eq!(listed.listed(), 0, "nothing half-written");
 }

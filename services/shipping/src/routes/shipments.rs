@@ -90,10 +90,9 @@ fn no_such_shipment() -> ApiError {
 pub async fn list_shipments(
     State(state): State<OutboxState>,
     user: AuthUser,
-    ApiQuery(paging): ApiQuery<PageParams>,
+    request: PageRequest,
     ApiQuery(filter): ApiQuery<ShipmentFilter>,
 ) -> Result<Json<Paged<ShipmentView>>, ApiError> {
-    let request = PageRequest::try_from(paging)?;
     let mut query = visible_to(&user, "user_id");
     if let Some(order_id) = filter.order_id {
         query = query.and_eq("order_id", order_id);

@@ -6,7 +6,7 @@ use axum::{
 use doc_store::{Query, SortOrder};
 use event_contracts::{Envelope, UserDeleted};
 use service_kit::{
-    AdminUser, ApiError, ApiQuery, CorrelationId, ErrorBody, OutboxState,
+    AdminUser, ApiError, CorrelationId, ErrorBody, OutboxState,
     openapi::{NotAdmin, PagingRefused},
     paging::{PageParams, PageRequest, Paged},
 };
@@ -29,9 +29,8 @@ use crate::store::PROFILES;
 pub async fn list_users(
     State(state): State<OutboxState>,
     _admin: AdminUser,
-    ApiQuery(params): ApiQuery<PageParams>,
+    request: PageRequest,
 ) -> Result<Json<Paged<ProfileView>>, ApiError> {
-    let request = PageRequest::try_from(params)?;
     // User ids are UUID v7 from registration: id order is sign-up order (sorting the
     // RFC 3339 text would misorder times whose fractions drop trailing zeros).
     let query = Query::all().sort_by("_id", SortOrder::Asc);

@@ -3,7 +3,7 @@ use doc_store::{Query, SortOrder};
 use event_contracts::Money;
 use serde::{Deserialize, Serialize};
 use service_kit::{
-    ApiError, ApiJson, ApiQuery, AuthUser, ErrorBody, OutboxState,
+    ApiError, ApiJson, AuthUser, ErrorBody, OutboxState,
     openapi::{MalformedJson, PagingRefused, RoleSchema},
     paging::{PageParams, PageRequest, Paged},
 };
@@ -37,9 +37,8 @@ pub struct OwnedProductView {
 pub async fn my_products(
     State(state): State<OutboxState>,
     user: AuthUser,
-    ApiQuery(params): ApiQuery<PageParams>,
+    request: PageRequest,
 ) -> Result<Json<Paged<OwnedProductView>>, ApiError> {
-    let request = PageRequest::try_from(params)?;
     let query = Query::eq("owner_id", user.id.as_str())
         .and_eq("removed", false)
         .sort_by("name", SortOrder::Asc);
