@@ -132,6 +132,13 @@ mod cost {
             (1, 1),
             "a unique field finds its one"
         );
+        // Even when another index would give the order the query asks for.
+        let pinned = Query::eq("owner", "o1")
+            .and_eq("code", "c2500")
+            .sort_by("created", SortOrder::Desc);
+        let before = store.documents_read();
+        let one = store.find("items", &pinned.page(0, 20)).await.unwrap();
+        assert_eq!((one.items.len(), cost(before)), (1, 1));
 
         // A common substring fills its page early in the name order and stops there.
         let search = Query::all()

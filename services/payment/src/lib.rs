@@ -10,7 +10,9 @@ mod events;
 mod payments;
 pub mod provider;
 mod routes;
-mod store;
+// Public only so that the scale bench (shop/benches/scale.rs) can seed its store.
+#[doc(hidden)]
+pub mod store;
 
 use std::{sync::Arc, time::Duration};
 

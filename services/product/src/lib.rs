@@ -6,7 +6,9 @@
 pub mod domain;
 mod events;
 mod routes;
-mod store;
+// Public only so that the scale bench (shop/benches/scale.rs) can seed its store.
+#[doc(hidden)]
+pub mod store;
 
 use service_kit::{ServiceDef, ServiceRuntime, Wiring};
 

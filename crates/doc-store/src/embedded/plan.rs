@@ -3,7 +3,9 @@
 //! of those filters. It also gives the query's order when the one field left after the
 //! fixed ones is the sort field (or none is left and the sort is by id, which ends every
 //! key). Among the indexes, the one fixing the most fields wins, then the one giving the
-//! order; with none, the walk is the whole collection in id order.
+//! order; with none, the walk is the whole collection in id order. A unique field fixed
+//! by equality beats them all: its range holds one document at most, whatever order
+//! the query asks for.
 
 use serde_json::Value;
 
@@ -35,7 +37,7 @@ impl Plan {
             sorted: sort == "_id",
             covered: query.filters.is_empty(),
         };
-        let mut best_fixed = 0;
+        let mut best_score = (false, 0, best.sorted);
         for index in indexes {
             let fixed: Vec<&Value> = index
                 .fields
@@ -48,7 +50,8 @@ impl Plan {
             } else {
                 k + 1 == index.fields.len() && index.fields[k] == sort
             };
-            if (k, sorted) <= (best_fixed, best.sorted) {
+            let score = (index.unique && k == 1, k, sorted);
+            if score <= best_score {
                 continue;
             }
             let mut prefix = Vec::new();
@@ -61,7 +64,7 @@ impl Plan {
                     .any(|fixed| fixed == field && equal_to(query, field) == Some(value)),
                 Filter::Contains(..) => false,
             });
-            best_fixed = k;
+            best_score = score;
             best = Plan {
                 source: Source::Index {
                     table: index.table.clone(),
@@ -97,6 +100,13 @@ mod tests {
         }
     }
 
+    fn unique(field: &str) -> IndexDef {
+        IndexDef {
+            unique: true,
+            ..index(&[field])
+        }
+    }
+
     fn chosen(query: &Query, indexes: &[IndexDef]) -> (Option<String>, bool, bool) {
         let plan = Plan::choose(query, indexes);
         let table = match plan.source {
@@ -127,6 +137,18 @@ mod tests {
         assert_eq!(
             chosen(&Query::eq("user_id", "u1"), &indexes),
             (Some("user_id".into()), true, true)
+        );
+    }
+
+    #[test]
+    fn a_unique_field_fixed_by_equality_beats_an_index_giving_the_order() {
+        let indexes = [index(&["user_id", "created_at"]), unique("order_id")];
+        let q = Query::eq("user_id", "u1")
+            .and_eq("order_id", "o1")
+            .sort_by("created_at", SortOrder::Desc);
+        assert_eq!(
+            chosen(&q, &indexes),
+            (Some("order_id".into()), false, false)
         );
     }
 

@@ -100,6 +100,10 @@ pub async fn list(
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
+        // No index serves a substring: the walk goes down the name index and checks
+        // each name, stopping at a full page. A common word costs about a page; only a
+        // rare one walks far, which a shop's search box can afford until it needs a
+        // text index (MongoDB walks its name index the same way).
         query = query.and_contains("name", name);
     }
     let query = query.sort_by("name", SortOrder::Asc);
