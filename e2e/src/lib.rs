@@ -137,9 +137,14 @@ impl Reply {
         obj["code"].as_str().expect("code is a string")
     }
 
-    /// How many items a page of a list holds (0 for a body that is not a page).
+    /// How many items a page of a list holds; a body that is not a page (an error, say)
+    /// fails the test rather than counting as an empty list.
+    #[track_caller]
     pub fn listed(&self) -> usize {
-        self.body["items"].as_array().map_or(0, Vec::len)
+        self.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a page of a list ({}): {}", self.status, self.body))
+            .len()
     }
 
     /// The text `field` of each element of the body's `list` array (`items`, `history`):
@@ -471,15 +476,13 @@ impl Client {
         customers: &[&Client],
         products: &[&str],
     ) -> anyhow::Result<Value> {
-        // When a list was read is not state.
+        // Every page of a list, without when each item was last touched (not state).
         let list = |path: &'static str| async move {
-            let mut body = self.get(path).await?.body;
-            if let Some(items) = body["items"].as_array_mut() {
-                for item in items {
-                    item.as_object_mut().map(|o| o.remove("updated_at"));
-                }
+            let mut items = self.all_pages(path).await?;
+            for item in &mut items {
+                item.as_object_mut().map(|o| o.remove("updated_at"));
             }
-            anyhow::Ok(body)
+            anyhow::Ok(items)
         };
         let mut stock = Vec::new();
         for product in products {
@@ -487,9 +490,12 @@ impl Client {
         }
         let mut notifications = Vec::new();
         for customer in customers {
-            notifications.push(json!(
-                customer.get("/notifications?per_page=100").await?.listed()
-            ));
+            notifications.push(
+                customer
+                    .all_pages("/notifications?per_page=100")
+                    .await?
+                    .len(),
+            );
         }
         Ok(json!({
             "orders": list("/orders?per_page=100").await?,

@@ -110,22 +110,25 @@ fn escape_regex(text: &str) -> String {
         .collect()
 }
 
+/// The query's filters, each its own clause of an `$and`, so two on one field both
+/// hold. Equality is `$eq`, so a value that looks like an operator is only a value.
 fn filter_of(query: &Query) -> Result<Document, StoreError> {
-    let mut filter = Document::new();
+    let mut clauses = Vec::new();
     for f in &query.filters {
-        match f {
+        let clause = match f {
             Filter::Eq(field, value) => {
-                filter.insert(field, Bson::try_from(value.clone()).map_err(unavailable)?);
+                doc! { field: { "$eq": Bson::try_from(value.clone()).map_err(unavailable)? } }
             }
             Filter::Contains(field, text) => {
-                filter.insert(
-                    field,
-                    doc! { "$regex": escape_regex(text), "$options": "i" },
-                );
+                doc! { field: { "$regex": escape_regex(text), "$options": "i" } }
             }
-        }
+        };
+        clauses.push(Bson::Document(clause));
     }
-    Ok(filter)
+    Ok(match clauses.len() {
+        0 => Document::new(),
+        _ => doc! { "$and": clauses },
+    })
 }
 
 /// What comes strictly after the cursor in the query's order: a greater sort value, or
@@ -146,10 +149,18 @@ fn after_filter(query: &Query) -> Result<Option<Document>, StoreError> {
     if field == "_id" {
         return Ok(Some(same_value_later_id));
     }
-    let value = Bson::try_from(cursor.value.clone()).map_err(unavailable)?;
+    // A cursor comes from a client: only a plain value can be one.
+    let value = match &cursor.value {
+        serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
+            return Err(StoreError::Rejected(
+                "a cursor's value is a plain value".into(),
+            ));
+        }
+        plain => Bson::try_from(plain.clone()).map_err(unavailable)?,
+    };
     let mut ways = Vec::new();
     if value == Bson::Null {
-        let mut tie = doc! { field: Bson::Null };
+        let mut tie = doc! { field: { "$eq": Bson::Null } };
         tie.extend(same_value_later_id);
         ways.push(Bson::Document(tie));
         if !toward_null {
@@ -158,12 +169,12 @@ fn after_filter(query: &Query) -> Result<Option<Document>, StoreError> {
             ));
         }
     } else {
-        let mut tie = doc! { field: value.clone() };
+        let mut tie = doc! { field: { "$eq": value.clone() } };
         tie.extend(same_value_later_id);
         ways.push(Bson::Document(tie));
         ways.push(Bson::Document(doc! { field: { beyond: value } }));
         if toward_null {
-            ways.push(Bson::Document(doc! { field: Bson::Null }));
+            ways.push(Bson::Document(doc! { field: { "$eq": Bson::Null } }));
         }
     }
     Ok(Some(doc! { "$or": ways }))
@@ -296,12 +307,19 @@ impl DocumentStore for MongoStore {
                     .map_err(unavailable)?;
             }
             for fields in spec.indexed {
-                // Compound, ascending: MongoDB walks it either way, as the embedded
-                // store does, and `_id` ends every key, so ties come in id order.
-                let keys: Document = fields
+                if let [field] = fields
+                    && spec.unique.contains(field)
+                {
+                    continue; // the unique index above serves it
+                }
+                // Compound, ascending, ending with `_id`: the port breaks ties by id, so
+                // only an index whose keys end with it gives a sort's order (MongoDB walks
+                // it either way, as the embedded store does).
+                let mut keys: Document = fields
                     .iter()
                     .map(|f| (f.to_string(), Bson::Int32(1)))
                     .collect();
+                keys.insert("_id", 1);
                 collection
                     .create_index(IndexModel::builder().keys(keys).build())
                     .await
@@ -434,7 +452,7 @@ mod tests {
         assert_eq!(
             after_filter(&asc).unwrap().unwrap(),
             doc! { "$or": [
-                { "created_at": "2026-01-02", "_id": { "$gt": "o7" } },
+                { "created_at": { "$eq": "2026-01-02" }, "_id": { "$gt": "o7" } },
                 { "created_at": { "$gt": "2026-01-02" } },
             ] }
         );
@@ -444,9 +462,9 @@ mod tests {
         assert_eq!(
             after_filter(&desc).unwrap().unwrap(),
             doc! { "$or": [
-                { "created_at": "2026-01-02", "_id": { "$lt": "o7" } },
+                { "created_at": { "$eq": "2026-01-02" }, "_id": { "$lt": "o7" } },
                 { "created_at": { "$lt": "2026-01-02" } },
-                { "created_at": null },
+                { "created_at": { "$eq": null } },
             ] }
         );
         let by_id = Query::all().page_after(
@@ -480,12 +498,18 @@ mod tests {
 
     #[test]
     fn filters_translate_to_mongodb_queries() {
-        let q = Query::eq("team", "red").and_contains("name", "mug.");
-        let f = filter_of(&q).unwrap();
-        assert_eq!(f.get_str("team").unwrap(), "red");
+        let q = Query::eq("team", "red").and_contains("team", "r.");
         assert_eq!(
-            f.get_document("name").unwrap().get_str("$regex").unwrap(),
-            "mug\\."
+            filter_of(&q).unwrap(),
+            doc! { "$and": [
+                { "team": { "$eq": "red" } },
+                { "team": { "$regex": "r\\.", "$options": "i" } },
+            ] }
+        );
+        let operator_like = Query::eq("team", serde_json::json!({"$ne": 1}));
+        assert_eq!(
+            filter_of(&operator_like).unwrap(),
+            doc! { "$and": [{ "team": { "$eq": { "$ne": 1 } } }] }
         );
     }
 }

@@ -724,6 +724,66 @@ pub async fn a_unique_index_over_data_that_breaks_it_refuses_to_start(
     );
 }
 
+pub async fn equality_compares_values_not_their_spelling(store: Arc<dyn DocumentStore>) {
+    prepared(&store).await;
+    for collection in ["people", "plain"] {
+        store
+            .commit(vec![
+                insert(collection, "int", json!({"age": 24})),
+                insert(collection, "float", json!({"age": 24.0})),
+                insert(collection, "null", json!({"age": null})),
+                insert(collection, "missing", json!({})),
+                insert(collection, "other", json!({"age": 25})),
+            ])
+            .await
+            .unwrap();
+    }
+    for collection in ["people", "plain"] {
+        for (query, want) in [
+            (Query::eq("age", 24), vec!["float", "int"]),
+            (Query::eq("age", 24.0), vec!["float", "int"]),
+            // As in MongoDB, a null matches a missing field too.
+            (
+                Query::eq("age", serde_json::Value::Null),
+                vec!["missing", "null"],
+            ),
+        ] {
+            let page = store.find(collection, &query).await.unwrap();
+            assert_eq!(ids(&page.items), want, "{collection}: {query:?}");
+            let count = store.count(collection, &query).await.unwrap();
+            assert_eq!(count, want.len() as u64, "{collection}: count of {query:?}");
+            let skipped = store.find(collection, &query.page(1, 1)).await.unwrap();
+            assert_eq!(ids(&skipped.items), &want[1..], "{collection}: skip");
+        }
+    }
+}
+
+pub async fn a_field_made_unique_over_stored_duplicates_refuses_to_start(
+    store: Arc<dyn DocumentStore>,
+) {
+    const SKUS: CollectionSpec = CollectionSpec {
+        name: "skus",
+        unique: &[],
+        indexed: &[&["sku"]],
+    };
+    store.ensure_collections(&[SKUS]).await.unwrap();
+    store
+        .commit(vec![
+            insert("skus", "a", json!({"sku": "A"})),
+            insert("skus", "b", json!({"sku": "A"})),
+        ])
+        .await
+        .unwrap();
+    let unique = CollectionSpec {
+        unique: &["sku"],
+        ..SKUS
+    };
+    assert!(
+        store.ensure_collections(&[unique]).await.is_err(),
+        "an indexed field declared unique while two documents share a value"
+    );
+}
+
 /// Expands to one `#[tokio::test]` per conformance check. `$factory` is an async fn
 /// returning `Option<Arc<dyn DocumentStore>>`, a fresh empty store per call; `None`
 /// means the adapter's backend is not reachable, and the factory must say why.
@@ -745,7 +805,9 @@ macro_rules! conformance_suite {
             indexed_queries_answer_as_unindexed_ones_through_every_change,
             a_failed_batch_leaves_no_index_entry_behind,
             an_index_declared_over_stored_documents_is_built_and_kept,
-            a_unique_index_over_data_that_breaks_it_refuses_to_start
+            a_unique_index_over_data_that_breaks_it_refuses_to_start,
+            equality_compares_values_not_their_spelling,
+            a_field_made_unique_over_stored_duplicates_refuses_to_start
         );
     };
     (@each $factory:path; $($check:ident),+) => {

@@ -179,6 +179,32 @@ mod cost {
         );
     }
 
+    /// A write by a process that never declared the collection (a tool, an older
+    /// binary) still keeps the indexes the file holds.
+    #[tokio::test]
+    async fn a_write_without_declaring_keeps_the_files_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.redb");
+        drop(filled(&path).await);
+        {
+            let undeclared = EmbeddedStore::open(&path).unwrap();
+            undeclared
+                .commit(vec![Write::Insert {
+                    collection: "items".into(),
+                    id: "late".into(),
+                    body: json!({"code": "c-late", "name": "aaa first by name", "owner": "o9", "created": 1}),
+                }])
+                .await
+                .unwrap();
+        }
+        let store = EmbeddedStore::open(&path).unwrap();
+        store.ensure_collections(&[ITEMS]).await.unwrap();
+        let q = Query::all().sort_by("name", SortOrder::Asc).page(0, 1);
+        assert_eq!(store.find("items", &q).await.unwrap().items[0].id, "late");
+        let mine = Query::eq("owner", "o9").sort_by("created", SortOrder::Asc);
+        assert_eq!(store.find("items", &mine).await.unwrap().items.len(), 1);
+    }
+
     /// Indexes are kept in the file: reopening it does not rebuild them.
     #[tokio::test]
     async fn reopening_keeps_the_indexes_without_rebuilding_them() {

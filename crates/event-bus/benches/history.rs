@@ -24,7 +24,8 @@ use std::{
 use doc_store::{DocumentStore, EmbeddedStore, Query};
 use event_bus::{
     BoxError, BusMetrics, EventBus, HistoryPruner, InProcessBus, Outbox, PROCESSED_EVENTS,
-    PROCESSED_EVENTS_SPEC, Retention, RetryPolicy, Subscription, apply_once, handler_fn,
+    PROCESSED_EVENTS_SPEC, Retention, RetryPolicy, Subscription, WatchedTopics, apply_once,
+    handler_fn,
 };
 use event_contracts::{CartCheckedOut, Envelope, LineItem, Money};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -198,10 +199,15 @@ async fn main() {
 
     let started = Instant::now();
     let bus_port: Arc<dyn EventBus> = Arc::new(bus.clone());
-    let pruned = HistoryPruner::new(store.clone(), bus_port.clone(), RETENTION)
-        .prune()
-        .await
-        .expect("the history prunes");
+    let pruned = HistoryPruner::new(
+        store.clone(),
+        bus_port.clone(),
+        RETENTION,
+        WatchedTopics::default(),
+    )
+    .prune()
+    .await
+    .expect("the history prunes");
     let prune_time = started.elapsed();
     let after = measure(&bus, store.as_ref(), dir.path()).await;
 

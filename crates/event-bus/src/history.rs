@@ -1,7 +1,10 @@
 //! What keeps a consuming service's event history bounded: its processed-event markers
 //! and the bus's log are pruned on a timer, each once its retention is over.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
 
 use doc_store::DocumentStore;
 use time::OffsetDateTime;
@@ -13,8 +16,10 @@ use crate::{BoxError, EventBus, prune_processed_events};
 /// How long event history is kept, and how often it is pruned.
 ///
 /// A marker must outlive every redelivery of its event, or the event would be applied
-/// twice; an event can be delivered again for as long as it is in the log, so markers
-/// are kept longer than log entries (the settings refuse anything else).
+/// twice. An event can be delivered again for as long as it is in the log, so markers
+/// are kept longer than log entries (the settings refuse anything else); and a parked
+/// event can be replayed to every group at any time, so no marker younger than the
+/// oldest event parked on the service's topics is pruned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     /// How long a processed-event marker is kept after its event was applied.
@@ -47,6 +52,27 @@ pub struct HistoryPruner {
     store: Arc<dyn DocumentStore>,
     bus: Arc<dyn EventBus>,
     retention: Retention,
+    topics: WatchedTopics,
+}
+
+/// The topics a service consumes, whose parked events hold its markers back; shared
+/// with the runtime, which adds to it as the service subscribes.
+#[derive(Debug, Clone, Default)]
+pub struct WatchedTopics(Arc<RwLock<Vec<String>>>);
+
+impl WatchedTopics {
+    pub fn add(&self, topics: &[&str]) {
+        let mut watched = self.0.write().expect("topic list lock");
+        for topic in topics {
+            if !watched.iter().any(|t| t == topic) {
+                watched.push(topic.to_string());
+            }
+        }
+    }
+
+    fn list(&self) -> Vec<String> {
+        self.0.read().expect("topic list lock").clone()
+    }
 }
 
 impl HistoryPruner {
@@ -54,17 +80,25 @@ impl HistoryPruner {
         store: Arc<dyn DocumentStore>,
         bus: Arc<dyn EventBus>,
         retention: Retention,
+        topics: WatchedTopics,
     ) -> Self {
         Self {
             store,
             bus,
             retention,
+            topics,
         }
     }
 
     /// One pass: the markers past their retention, then the log's entries past theirs.
     pub async fn prune(&self) -> Result<Pruned, BoxError> {
-        let markers = match cutoff_before(self.retention.processed_events) {
+        let mut cutoff = cutoff_before(self.retention.processed_events);
+        for topic in self.topics.list() {
+            for parked in self.bus.parked(&topic).await? {
+                cutoff = cutoff.map(|c| c.min(parked.event.occurred_at));
+            }
+        }
+        let markers = match cutoff {
             Some(cutoff) => prune_processed_events(self.store.as_ref(), cutoff).await?,
             None => 0,
         };

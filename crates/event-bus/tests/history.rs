@@ -11,11 +11,14 @@ use std::{
     time::Duration,
 };
 
+mod common;
+
+use common::{eventually, eventually_async};
 use doc_store::{DocumentStore, EmbeddedStore, Query, Write};
 use event_bus::{
     Applied, BoxError, BusMetrics, EventBus, EventHandler, HistoryPruner, InProcessBus, OUTBOX,
     Outbox, PROCESSED_EVENTS, PROCESSED_EVENTS_SPEC, Retention, RetryPolicy, Subscription,
-    apply_once, handler_fn, prune_processed_events,
+    WatchedTopics, apply_once, handler_fn, prune_processed_events,
 };
 use event_contracts::{Envelope, Role, UserRegistered};
 use time::OffsetDateTime;
@@ -62,18 +65,6 @@ async fn has_marker(store: &dyn DocumentStore, event: &Envelope) -> bool {
         .await
         .unwrap()
         .is_some()
-}
-
-/// Polls until the condition holds, failing the test after five seconds.
-async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]
@@ -129,6 +120,7 @@ async fn an_event_redelivered_inside_the_retention_is_still_refused() {
             event_log: HOUR / 2,
             every: Duration::from_secs(60),
         },
+        WatchedTopics::default(),
     );
     let event = registered("u1");
     assert_eq!(apply(&outbox, &event).await, Applied::Now);
@@ -185,6 +177,7 @@ async fn the_pruner_runs_on_its_period_and_stops_on_shutdown() {
             event_log: Duration::from_millis(100),
             every: Duration::from_millis(50),
         },
+        WatchedTopics::default(),
     )
     .spawn(stop.clone());
 
@@ -433,4 +426,53 @@ async fn the_outbox_is_empty_once_relayed() {
     assert_eq!(relayed, 600);
     assert_eq!(store.count(OUTBOX, &Query::all()).await.unwrap(), 0);
     assert_eq!(bus.topic_log(TOPIC).await.unwrap().len(), 600);
+}
+
+/// A parked event may be replayed to every group at any time: until it is, the markers
+/// of events as old as it stay, whatever their retention says.
+#[tokio::test]
+async fn markers_younger_than_an_event_parked_on_a_watched_topic_are_kept() {
+    let (store, outbox) = markers_store().await;
+    let bus = InProcessBus::in_memory();
+    let stop = CancellationToken::new();
+    let always_failing =
+        handler_fn(|_event: Envelope| async { Err::<(), BoxError>("broken".into()) });
+    bus.subscribe(subscription("g", always_failing, 1), stop.clone())
+        .await
+        .unwrap();
+    bus.publish(&[old("parked")]).await.unwrap();
+    eventually_async("the event to be parked", || {
+        let bus = bus.clone();
+        async move { !bus.parked(TOPIC).await.unwrap().is_empty() }
+    })
+    .await;
+    let applied = registered("applied-now");
+    assert_eq!(apply(&outbox, &applied).await, Applied::Now);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let retention = Retention {
+        processed_events: Duration::from_millis(1),
+        event_log: HOUR,
+        every: Duration::from_secs(60),
+    };
+    let bus: Arc<dyn EventBus> = Arc::new(bus);
+
+    let watched = WatchedTopics::default();
+    watched.add(&[TOPIC]);
+    let pruned = HistoryPruner::new(store.clone(), bus.clone(), retention, watched)
+        .prune()
+        .await
+        .unwrap();
+    assert_eq!(
+        pruned.markers, 0,
+        "held back by the event parked two hours ago"
+    );
+    assert!(has_marker(store.as_ref(), &applied).await);
+
+    // A service that does not consume the topic is not held back by it.
+    let pruned = HistoryPruner::new(store.clone(), bus, retention, WatchedTopics::default())
+        .prune()
+        .await
+        .unwrap();
+    assert_eq!(pruned.markers, 1);
+    stop.cancel();
 }

@@ -18,6 +18,9 @@ use std::{
     time::Duration,
 };
 
+mod common;
+
+use common::eventually;
 use doc_store::{Collection, DocumentStore, EmbeddedStore, Write};
 use event_bus::{
     Applied, BoxError, BusMetrics, EventBus, InProcessBus, Outbox, RetryPolicy, Subscription,
@@ -72,18 +75,6 @@ fn subscription(
         handler,
         retry,
         metrics: BusMetrics::unregistered(),
-    }
-}
-
-/// Polls until the condition holds, failing the test after five seconds.
-async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-    while !condition() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -44,6 +44,7 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub fn skip(&self) -> u64 {
+        // `new` refuses a page whose offset does not fit.
         self.page.map_or(0, |page| (page - 1) * self.per_page)
     }
 
@@ -71,8 +72,12 @@ impl PageRequest {
                 format!("per_page must be between 1 and {MAX_PER_PAGE}"),
             ));
         }
-        if params.page == Some(0) {
-            return Err(ApiError::invalid("page", "page starts at 1"));
+        match params.page {
+            Some(0) => return Err(ApiError::invalid("page", "page starts at 1")),
+            Some(page) if (page - 1).checked_mul(per_page).is_none() => {
+                return Err(ApiError::invalid("page", "page is too large"));
+            }
+            _ => {}
         }
         let after = match params.after {
             Some(_) if params.page.is_some() => {
@@ -113,20 +118,18 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PageRequest {
     }
 }
 
+/// The query string is decoded and encoded again, so `p%61ge` is `page` here as it is
+/// to the handler.
 fn link_without_position(uri: &axum::http::Uri) -> String {
-    let kept: Vec<&str> = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter(|pair| {
-            let name = pair.split('=').next().unwrap_or("");
-            !pair.is_empty() && name != "page" && name != "after"
-        })
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or("")).unwrap_or_default();
+    let kept: Vec<_> = pairs
+        .into_iter()
+        .filter(|(name, _)| name != "page" && name != "after")
         .collect();
-    if kept.is_empty() {
-        uri.path().to_owned()
-    } else {
-        format!("{}?{}", uri.path(), kept.join("&"))
+    match serde_urlencoded::to_string(&kept) {
+        Ok(query) if !query.is_empty() => format!("{}?{query}", uri.path()),
+        _ => uri.path().to_owned(),
     }
 }
 
@@ -139,8 +142,10 @@ fn encode_cursor(cursor: &Cursor) -> String {
 
 fn decode_cursor(token: &str) -> Option<Cursor> {
     let json = URL_SAFE_NO_PAD.decode(token).ok()?;
-    let (value, id) = serde_json::from_slice(&json).ok()?;
-    Some(Cursor { value, id })
+    let (value, id): (serde_json::Value, String) = serde_json::from_slice(&json).ok()?;
+    // Sort values are plain; anything else did not come from a `next` link.
+    let plain = !(value.is_object() || value.is_array());
+    plain.then_some(Cursor { value, id })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -243,6 +248,9 @@ mod tests {
             ("?per_page=101", "per_page"),
             ("?after=not-a-cursor", "after"),
             ("?page=2&after=WyJhIiwiYiJd", "after"),
+            // ["{\"$ne\":1}" as an object, "b"]: not a sort value.
+            ("?after=W3siJG5lIjoxfSwiYiJd", "after"),
+            ("?page=18446744073709551615&per_page=100", "page"),
         ] {
             let e = request(query).unwrap_err();
             assert_eq!(e.body().details["field"], field, "{query}");
@@ -255,10 +263,10 @@ mod tests {
             value: serde_json::json!("Blue mug"),
             id: "p-9".into(),
         };
-        let r = request("?name=mug&page=2&per_page=5").unwrap();
+        let r = request("?name=blue%20mug&p%61ge=2&per_page=5").unwrap();
         let next = r.next_link(&cursor);
         let (path, token) = next.split_once("&after=").unwrap();
-        assert_eq!(path, "/api/v1/things?name=mug&per_page=5");
+        assert_eq!(path, "/api/v1/things?name=blue+mug&per_page=5");
         assert_eq!(decode_cursor(token), Some(cursor.clone()));
         let followed = request(&next["/api/v1/things".len()..]).unwrap();
         assert_eq!(

@@ -9,6 +9,7 @@ use axum::Router;
 use doc_store::DocumentStore;
 use event_bus::{
     BusMetrics, EventBus, EventHandler, HistoryPruner, Outbox, PROCESSED_EVENTS_SPEC, Subscription,
+    WatchedTopics,
 };
 use prometheus::Registry;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -59,9 +60,10 @@ impl ServiceContext {
 struct State {
     bus_metrics: BusMetrics,
     outbox: Outbox,
-    /// Whether the pruning of processed-event markers (and of the bus's log) runs: from
-    /// the first consumer on, since only consumers leave markers.
-    pruning: bool,
+    /// The topics consumed so far, once the pruning of processed-event markers (and of
+    /// the bus's log) runs: from the first consumer on, since only consumers leave
+    /// markers.
+    pruning: Option<WatchedTopics>,
 }
 
 /// A service being started: its metrics registry, outbox relay, consumers and other
@@ -116,7 +118,7 @@ impl ServiceRuntime {
             Some(State {
                 bus_metrics,
                 outbox,
-                pruning: false,
+                pruning: None,
             })
         } else {
             None
@@ -158,18 +160,23 @@ impl ServiceRuntime {
         topics: &[&str],
         handler: Arc<dyn EventHandler>,
     ) -> anyhow::Result<()> {
-        if !self.state().pruning {
+        if self.state().pruning.is_none() {
             self.ctx
                 .store()
                 .ensure_collections(&[PROCESSED_EVENTS_SPEC])
                 .await?;
+            let topics = WatchedTopics::default();
             let pruner = HistoryPruner::new(
                 self.ctx.store().clone(),
                 self.ctx.bus().clone(),
                 self.ctx.settings.history_retention(),
+                topics.clone(),
             );
             self.tasks.push(pruner.spawn(self.ctx.shutdown.clone()));
-            self.state.as_mut().expect("state() answered above").pruning = true;
+            self.state.as_mut().expect("state() answered above").pruning = Some(topics);
+        }
+        if let Some(watched) = &self.state().pruning {
+            watched.add(topics);
         }
         let subscription = Subscription {
             group: self.name.as_str().to_owned(),

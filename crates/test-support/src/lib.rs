@@ -136,9 +136,14 @@ impl TestResponse {
         self.body["code"].as_str().unwrap()
     }
 
-    /// How many items a page of a list holds (0 for a body that is not a page).
+    /// How many items a page of a list holds; a body that is not a page (an error, say)
+    /// fails the test rather than counting as an empty list.
+    #[track_caller]
     pub fn listed(&self) -> usize {
-        self.body["items"].as_array().map_or(0, Vec::len)
+        self.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("not a page of a list ({}): {}", self.status, self.body))
+            .len()
     }
 
     /// The link to the page after this one, asserting that the page says more follow

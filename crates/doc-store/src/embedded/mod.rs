@@ -6,20 +6,23 @@
 //! Layout: `doc/<collection>` maps id -> 8-byte big-endian version followed by the JSON
 //! body. `idx/<collection>/<field>+<field>...` maps an index key (the fields' values
 //! and the id, encoded so byte order is sort order: see [`key`]) -> id, for every
-//! document, kept in the same write transaction as the document; a unique field is an
-//! index whose values (absent and null aside) may appear once. `indexes` lists the
-//! index tables that are complete, so start-up builds an index only once, when it is
-//! first declared.
+//! document, kept in the same write transaction as the document; a unique field's
+//! index (`idx/<collection>/<field>!unique`) holds each value (absent and null aside)
+//! once. `indexes` lists the index tables that are complete: start-up builds an index
+//! only once, when it is first declared, and every write and query reads the list from
+//! the file, so a write keeps every built index whoever wrote it and whenever.
 //!
 //! A query walks one range: of an index whose leading fields the query fixes by
 //! equality, or of the collection in id order (see [`plan`]). When that range already
 //! comes in the query's order, it decodes documents only until the page is full. When
 //! it does not (a sort no declared index serves), it keeps the best `skip + limit + 1`
-//! matches seen, so its memory is still bounded by the page; its time is that of the
-//! range. Substring filters (`Contains`) are checked on each decoded document: the
-//! catalog's name search walks the name index in order and stops at a full page, so a
-//! common word costs a page and only a rare one costs the walk, which is the trade a
-//! shop's search box can live with until it needs a text index.
+//! matches seen, so its memory is bounded by the page (by the page and those before it
+//! for a page asked for by number: no list the services serve takes this path with a
+//! range larger than one document); its time is that of the range. Substring filters
+//! (`Contains`) are checked on each decoded document: the catalog's name search walks
+//! the name index in order and stops at a full page, so a common word costs a page and
+//! only a rare one costs the walk, which is the trade a shop's search box can live with
+//! until it needs a text index.
 
 mod key;
 mod plan;
@@ -28,10 +31,7 @@ use std::{
     collections::{BinaryHeap, HashMap},
     ops::Bound,
     path::Path,
-    sync::{
-        Arc, RwLock,
-        atomic::{AtomicU64, Ordering::Relaxed},
-    },
+    sync::atomic::{AtomicU64, Ordering::Relaxed},
 };
 
 use async_trait::async_trait;
@@ -57,18 +57,20 @@ type IndexTable<'a> = TableDefinition<'a, &'static [u8], &'static str>;
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
-    file: RedbFile<Declared>,
+    file: RedbFile<Reads>,
 }
 
-/// The indexes of each collection, as declared by `ensure_collections`, and how many
-/// stored documents were decoded, which is what a query costs.
+/// How many stored documents were decoded, which is what a query costs.
 #[derive(Default)]
-struct Declared {
-    indexes: RwLock<HashMap<String, Arc<Vec<IndexDef>>>>,
-    reads: AtomicU64,
+struct Reads(AtomicU64);
+
+impl Reads {
+    fn one(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct IndexDef {
     fields: Vec<String>,
     unique: bool,
@@ -76,26 +78,64 @@ struct IndexDef {
 }
 
 impl IndexDef {
+    fn new(collection: &str, fields: Vec<String>, unique: bool) -> Self {
+        let suffix = if unique { UNIQUE_SUFFIX } else { "" };
+        Self {
+            table: format!("{}{}{suffix}", index_prefix(collection), fields.join("+")),
+            fields,
+            unique,
+        }
+    }
+
+    /// The index a table name describes (the inverse of [`IndexDef::new`]).
+    fn from_table(collection: &str, table: &str) -> Option<Self> {
+        let rest = table.strip_prefix(&index_prefix(collection))?;
+        let (fields, unique) = match rest.strip_suffix(UNIQUE_SUFFIX) {
+            Some(fields) => (fields, true),
+            None => (rest, false),
+        };
+        let fields = fields.split('+').map(str::to_owned).collect();
+        Some(Self::new(collection, fields, unique))
+    }
+
     fn table(&self) -> IndexTable<'_> {
         TableDefinition::new(&self.table)
     }
 }
 
-impl Declared {
-    fn of(&self, collection: &str) -> Arc<Vec<IndexDef>> {
-        self.indexes
-            .read()
-            .expect("index map lock")
-            .get(collection)
-            .cloned()
-            .unwrap_or_default()
-    }
+const UNIQUE_SUFFIX: &str = "!unique";
 
-    fn declare(&self, collection: &str, indexes: Vec<IndexDef>) {
-        self.indexes
-            .write()
-            .expect("index map lock")
-            .insert(collection.to_owned(), Arc::new(indexes));
+fn index_prefix(collection: &str) -> String {
+    format!("idx/{collection}/")
+}
+
+/// The complete indexes of `collection`, as the file lists them.
+fn indexes_in(
+    built: &impl ReadableTable<&'static str, ()>,
+    collection: &str,
+) -> Result<Vec<IndexDef>, StoreError> {
+    let prefix = index_prefix(collection);
+    let mut indexes = Vec::new();
+    for entry in built
+        .range::<&str>(prefix.as_str()..)
+        .map_err(unavailable)?
+    {
+        let (name, _) = entry.map_err(unavailable)?;
+        match IndexDef::from_table(collection, name.value()) {
+            Some(index) => indexes.push(index),
+            None => break,
+        }
+    }
+    Ok(indexes)
+}
+
+fn read_indexes(
+    txn: &redb::ReadTransaction,
+    collection: &str,
+) -> Result<Vec<IndexDef>, StoreError> {
+    match existing_table(txn, INDEXES)? {
+        Some(built) => indexes_in(&built, collection),
+        None => Ok(Vec::new()),
     }
 }
 
@@ -123,12 +163,12 @@ impl EmbeddedStore {
     /// Documents decoded so far by queries and index builds (`get` aside): a query
     /// served by an index adds about its page, a walk of the collection adds its size.
     pub fn documents_read(&self) -> u64 {
-        self.file.state().reads.load(Relaxed)
+        self.file.state().0.load(Relaxed)
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Database, &Declared) -> Result<T, StoreError> + Send + 'static,
+        work: impl FnOnce(&Database, &Reads) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.file.run(work).await
     }
@@ -148,19 +188,15 @@ fn docs_name(collection: &str) -> String {
     format!("doc/{collection}")
 }
 
-/// The collection's indexes, each once: a field declared unique and also indexed is
-/// one (unique) index.
+/// The indexes `spec` declares, each once: a field declared unique and also indexed
+/// alone is one (unique) index.
 fn index_defs(spec: &CollectionSpec) -> Vec<IndexDef> {
     let unique = spec.unique.len();
     let mut defs: Vec<IndexDef> = Vec::new();
     for (i, fields) in spec.indexes().enumerate() {
-        let table = format!("idx/{}/{}", spec.name, fields.join("+"));
-        if defs.iter().all(|d| d.table != table) {
-            defs.push(IndexDef {
-                table,
-                fields: fields.iter().map(|f| f.to_string()).collect(),
-                unique: i < unique,
-            });
+        if defs.iter().all(|d| d.fields != fields) {
+            let fields = fields.iter().map(|f| f.to_string()).collect();
+            defs.push(IndexDef::new(spec.name, fields, i < unique));
         }
     }
     defs
@@ -229,8 +265,13 @@ fn add_to_index(
     Ok(())
 }
 
-/// One write of a batch, checked against the document's version and unique fields.
-fn apply(txn: &WriteTransaction, write: &Write, declared: &Declared) -> Result<(), StoreError> {
+/// One write of a batch, checked against the document's version and unique fields, and
+/// reflected in every index the file holds for its collection.
+fn apply(
+    txn: &WriteTransaction,
+    write: &Write,
+    indexes: &mut HashMap<String, Vec<IndexDef>>,
+) -> Result<(), StoreError> {
     let (collection, id) = match write {
         Write::Insert { collection, id, .. }
         | Write::Update { collection, id, .. }
@@ -274,7 +315,11 @@ fn apply(txn: &WriteTransaction, write: &Write, declared: &Declared) -> Result<(
         },
     };
 
-    for index in declared.of(collection).iter() {
+    if !indexes.contains_key(collection) {
+        let built = txn.open_table(INDEXES).map_err(unavailable)?;
+        indexes.insert(collection.to_owned(), indexes_in(&built, collection)?);
+    }
+    for index in &indexes[collection] {
         let mut table = txn.open_table(index.table()).map_err(unavailable)?;
         if let Some(old) = &current {
             let key = key::index_key(&index.fields, id, &old.body);
@@ -295,37 +340,27 @@ fn apply(txn: &WriteTransaction, write: &Write, declared: &Declared) -> Result<(
 
 /// Builds the indexes `spec` declares that the file does not hold yet (all of them for
 /// a new file, or for documents stored before an index was declared), and drops the
-/// collection's index tables that are no longer declared, so none goes stale.
+/// collection's index tables that are no longer declared, so none goes stale. An index
+/// that becomes unique is a new table, so its build checks the stored values.
 fn build_indexes(
     txn: &WriteTransaction,
     spec: &CollectionSpec,
-    reads: &AtomicU64,
+    reads: &Reads,
 ) -> Result<(), StoreError> {
     let wanted = index_defs(spec);
     let mut built = txn.open_table(INDEXES).map_err(unavailable)?;
-    let mine = format!("idx/{}/", spec.name);
-    let present: Vec<String> = built
-        .range::<&str>(mine.as_str()..)
-        .map_err(unavailable)?
-        .map(|entry| entry.map(|(name, _)| name.value().to_owned()))
-        .take_while(|name| name.as_ref().map_or(true, |n| n.starts_with(&mine)))
-        .collect::<Result<_, _>>()
-        .map_err(unavailable)?;
-    for name in present
-        .iter()
-        .filter(|n| !wanted.iter().any(|w| &&w.table == n))
-    {
-        txn.delete_table(IndexTable::new(name))
-            .map_err(unavailable)?;
-        built.remove(name.as_str()).map_err(unavailable)?;
+    let present = indexes_in(&built, spec.name)?;
+    for old in present.iter().filter(|p| !wanted.contains(p)) {
+        txn.delete_table(old.table()).map_err(unavailable)?;
+        built.remove(old.table.as_str()).map_err(unavailable)?;
     }
     let docs_name = docs_name(spec.name);
     let docs = txn.open_table(Docs::new(&docs_name)).map_err(unavailable)?;
-    for index in wanted.iter().filter(|w| !present.contains(&w.table)) {
+    for index in wanted.iter().filter(|w| !present.contains(w)) {
         let mut table = txn.open_table(index.table()).map_err(unavailable)?;
         for entry in docs.iter().map_err(unavailable)? {
             let (id, bytes) = entry.map_err(unavailable)?;
-            reads.fetch_add(1, Relaxed);
+            reads.one();
             let doc = decode(spec.name, id.value(), bytes.value())?;
             add_to_index(&mut table, index, spec.name, &doc.id, &doc.body)?;
         }
@@ -336,9 +371,16 @@ fn build_indexes(
     Ok(())
 }
 
+/// Equality is of the values' keys, as MongoDB compares: 24 equals 24.0, and null
+/// equals a missing field. So a document is in an index range exactly when it matches.
 fn matches(doc: &Document, filter: &Filter) -> bool {
     match filter {
-        Filter::Eq(field, value) => doc.body.get(field) == Some(value),
+        Filter::Eq(field, value) => {
+            let (mut stored, mut wanted) = (Vec::new(), Vec::new());
+            key::push_value(&mut stored, doc.body.get(field));
+            key::push_value(&mut wanted, Some(value));
+            stored == wanted
+        }
         Filter::Contains(field, text) => doc
             .body
             .get(field)
@@ -445,14 +487,9 @@ fn walk<'a>(
 }
 
 /// The page `query` asks for, reading as little as its plan allows.
-fn run(
-    db: &Database,
-    declared: &Declared,
-    collection: &str,
-    query: &Query,
-) -> Result<Page, StoreError> {
-    let plan = Plan::choose(query, &declared.of(collection));
+fn run(db: &Database, reads: &Reads, collection: &str, query: &Query) -> Result<Page, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
+    let plan = Plan::choose(query, &read_indexes(&txn, collection)?);
     let name = docs_name(collection);
     let Some(docs) = existing_table(&txn, Docs::new(&name))? else {
         return Ok(Page {
@@ -464,7 +501,7 @@ fn run(
         let Some(bytes) = docs.get(id).map_err(unavailable)? else {
             return Ok(None);
         };
-        declared.reads.fetch_add(1, Relaxed);
+        reads.one();
         let doc = decode(collection, id, bytes.value())?;
         Ok(query
             .filters
@@ -553,12 +590,7 @@ impl Ord for Ranked {
     }
 }
 
-fn count(
-    db: &Database,
-    declared: &Declared,
-    collection: &str,
-    query: &Query,
-) -> Result<u64, StoreError> {
+fn count(db: &Database, reads: &Reads, collection: &str, query: &Query) -> Result<u64, StoreError> {
     let txn = db.begin_read().map_err(unavailable)?;
     let name = docs_name(collection);
     let Some(docs) = existing_table(&txn, Docs::new(&name))? else {
@@ -567,7 +599,7 @@ fn count(
     if query.filters.is_empty() {
         return docs.len().map_err(unavailable);
     }
-    let plan = Plan::choose(query, &declared.of(collection));
+    let plan = Plan::choose(query, &read_indexes(&txn, collection)?);
     let unpaged = Query {
         after: None,
         ..query.clone()
@@ -578,7 +610,7 @@ fn count(
         let counted = plan.covered || {
             match docs.get(id.as_str()).map_err(unavailable)? {
                 Some(bytes) => {
-                    declared.reads.fetch_add(1, Relaxed);
+                    reads.one();
                     let doc = decode(collection, &id, bytes.value())?;
                     query.filters.iter().all(|f| matches(&doc, f))
                 }
@@ -594,19 +626,15 @@ fn count(
 impl DocumentStore for EmbeddedStore {
     async fn ensure_collections(&self, specs: &[CollectionSpec]) -> Result<(), StoreError> {
         let specs = specs.to_vec();
-        self.blocking(move |db, declared| {
+        self.blocking(move |db, reads| {
             let txn = db.begin_write().map_err(unavailable)?;
             for spec in &specs {
                 // Dropping the transaction on error (a unique value already taken twice
                 // by stored documents) leaves the file as it was and refuses to start.
-                build_indexes(&txn, spec, &declared.reads)?;
+                build_indexes(&txn, spec, reads)?;
             }
             txn.delete_table(LEGACY_UNIQUE).map_err(unavailable)?;
-            txn.commit().map_err(unavailable)?;
-            for spec in &specs {
-                declared.declare(spec.name, index_defs(spec));
-            }
-            Ok(())
+            txn.commit().map_err(unavailable)
         })
         .await
     }
@@ -629,13 +657,13 @@ impl DocumentStore for EmbeddedStore {
 
     async fn find(&self, collection: &str, query: &Query) -> Result<Page, StoreError> {
         let (collection, query) = (collection.to_owned(), query.clone());
-        self.blocking(move |db, declared| run(db, declared, &collection, &query))
+        self.blocking(move |db, reads| run(db, reads, &collection, &query))
             .await
     }
 
     async fn count(&self, collection: &str, query: &Query) -> Result<u64, StoreError> {
         let (collection, query) = (collection.to_owned(), query.clone());
-        self.blocking(move |db, declared| count(db, declared, &collection, &query))
+        self.blocking(move |db, reads| count(db, reads, &collection, &query))
             .await
     }
 
@@ -643,11 +671,12 @@ impl DocumentStore for EmbeddedStore {
         if writes.is_empty() {
             return Ok(());
         }
-        self.blocking(move |db, declared| {
+        self.blocking(move |db, _| {
             let txn = db.begin_write().map_err(unavailable)?;
+            let mut indexes = HashMap::new();
             for write in &writes {
                 // Dropping the transaction on error aborts every write before it.
-                apply(&txn, write, declared)?;
+                apply(&txn, write, &mut indexes)?;
             }
             txn.commit().map_err(unavailable)
         })

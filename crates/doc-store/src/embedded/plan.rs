@@ -78,11 +78,11 @@ impl Plan {
     }
 }
 
-/// The value the query fixes `field` to; a null is left to the per-document check,
-/// since a null filter also matches documents without the field in MongoDB but not here.
+/// The value the query fixes `field` to (null included: it matches a missing field,
+/// and both have the same key).
 fn equal_to<'q>(query: &'q Query, field: &str) -> Option<&'q Value> {
     query.filters.iter().find_map(|f| match f {
-        Filter::Eq(name, value) if name == field && !value.is_null() => Some(value),
+        Filter::Eq(name, value) if name == field => Some(value),
         _ => None,
     })
 }
@@ -166,10 +166,6 @@ mod tests {
         let q = Query::eq("team", "red").sort_by("price", SortOrder::Asc);
         assert_eq!(chosen(&q, &indexes), (None, false, false));
         let q = Query::eq("owner_id", serde_json::Value::Null);
-        assert_eq!(
-            chosen(&q, &indexes),
-            (None, true, false),
-            "null is checked per document"
-        );
+        assert_eq!(chosen(&q, &indexes), (Some("owner_id".into()), true, true));
     }
 }
