@@ -1,6 +1,8 @@
 //! `shop`: run the whole system in one process (`up`), as nine processes on Kafka
 //! (`up --distributed`), or one service (`serve`).
 
+mod healthcheck;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, builder::PossibleValuesParser};
@@ -64,6 +66,24 @@ enum Command {
     /// List the services this binary holds, one per line, in start order (the gateway
     /// last), for launchers that do not link them.
     Services,
+    /// Ask a service on this host for GET /healthz: exit 0 on a 200, else 1 (the image's
+    /// HEALTHCHECK).
+    ///
+    /// Exits 0 when the service answers 200 within 2 s; otherwise exits 1 and prints one
+    /// line why. The port and address come from the settings, as for `serve`
+    /// (SHOP_<SERVICE>_PORT, SHOP_HOST; a wildcard SHOP_HOST such as 0.0.0.0 is asked on
+    /// loopback), so the image needs no shell or HTTP client for its healthcheck.
+    Healthcheck {
+        /// The service to ask (`shop services` lists them): by default the gateway, which
+        /// `shop up` serves on 8080. A container running `serve <service>` names its own.
+        // Checked by `shop::service`, not by clap, so that a wrong name exits 1 like any
+        // other failure: Docker reserves a healthcheck's exit status 2.
+        #[arg(
+            env = "SHOP_HEALTHCHECK_SERVICE",
+            default_value = gateway_service::SERVICE.name.as_str()
+        )]
+        service: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -88,6 +108,13 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq { action } => dlq(action).await,
+        Command::Healthcheck { service } => {
+            if let Err(why) = healthcheck::check(&service).await {
+                eprintln!("unhealthy: {why}");
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         Command::Up {
             data_dir,
             in_memory,

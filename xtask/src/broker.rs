@@ -6,18 +6,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use local_processes::Tansu;
 
-use crate::cargo::{cargo, check};
+use crate::cargo::{cache_dir, cargo, check};
 
 /// The tansu release the tests were written against.
 const TANSU_VERSION: &str = "0.6.0";
-
-fn cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from("/tmp"))
-        .join("shop")
-}
 
 /// The tansu binary, installed from crates.io on first use (about ten minutes on two
 /// cores) into a cache outside the checkout, so later runs and fresh clones reuse it.

@@ -25,3 +25,13 @@ pub fn workspace_root() -> PathBuf {
         .expect("xtask lives in the workspace")
         .to_path_buf()
 }
+
+/// Where installed tools live, outside the checkout, so that later runs and fresh
+/// clones reuse them.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+        .join("shop")
+}

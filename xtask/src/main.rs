@@ -13,6 +13,7 @@
 //! ([`containers`]) and the count of results ([`tally`]). Nothing here names a
 //! service: the `shop` binary lists them.
 
+mod artifacts;
 mod broker;
 mod cargo;
 mod containers;
@@ -44,6 +45,9 @@ enum Task {
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
     },
+    /// Check only the shipped artifacts (Dockerfile, Compose files) with the tools their
+    /// users' pipelines run; `test` runs these checks too.
+    Artifacts,
     /// Install the tansu broker into the cache (what `test` does when it is missing).
     InstallBroker,
     /// Regenerate contracts/api/*.json from the services' served OpenAPI documents.
@@ -56,6 +60,12 @@ fn main() -> anyhow::Result<()> {
             in_process_only,
             args,
         } => plan::test(in_process_only, &args),
+        Task::Artifacts => {
+            let mut tally = tally::Tally::default();
+            let result = artifacts::check_artifacts(&mut tally);
+            println!("{tally}");
+            result
+        }
         Task::InstallBroker => broker::install_tansu().map(drop),
         Task::Bless => {
             let status = cargo()

@@ -4,6 +4,7 @@
 use anyhow::bail;
 
 use crate::{
+    artifacts::check_artifacts,
     broker::{Broker, install_tansu},
     cargo::{cargo, check},
     containers::{Containers, docker_available},
@@ -18,7 +19,9 @@ const IN_PROCESS_SCENARIOS: &str = "test(/redelivery|restart|too_many_logins/)";
 
 pub fn test(in_process_only: bool, args: &[String]) -> anyhow::Result<()> {
     let mut tally = Tally::default();
-    let result = run_all(in_process_only, args, &mut tally);
+    // The artifacts first (seconds), but a failure there does not stop the tests.
+    let artifacts = check_artifacts(&mut tally);
+    let result = run_all(in_process_only, args, &mut tally).and(artifacts);
     // Last, after the broker and the services have stopped: one line for the whole run.
     println!("{tally}");
     result
