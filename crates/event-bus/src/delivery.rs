@@ -88,7 +88,7 @@ pub async fn deliver_with_retry(
         attempt += 1;
         match handler.handle(event).await {
             Ok(()) => {
-                metrics.consumed(&event.event_type);
+                metrics.consumed(&event.event_type, since_occurred(event));
                 return Delivered::Handled { attempts: attempt };
             }
             Err(error) => {
@@ -127,6 +127,13 @@ pub async fn deliver_with_retry(
             }
         }
     }
+}
+
+/// How long ago `event` occurred, by this host's clock. Another host's clock may run
+/// ahead of this one; an event from the future arrived at once.
+fn since_occurred(event: &Envelope) -> Duration {
+    let elapsed = time::OffsetDateTime::now_utc() - event.occurred_at;
+    Duration::try_from(elapsed).unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]
@@ -230,5 +237,70 @@ mod tests {
                 error: "broken".into()
             }
         );
+    }
+
+    /// The delivery-delay histogram's (count, sum) for `event_type` in `registry`.
+    fn delivery_delay(registry: &prometheus::Registry, event_type: &str) -> (u64, f64) {
+        registry
+            .gather()
+            .iter()
+            .filter(|family| family.name() == "shop_event_delivery_delay_seconds")
+            .flat_map(|family| family.get_metric())
+            .filter(|metric| {
+                metric
+                    .get_label()
+                    .iter()
+                    .any(|l| l.name() == "event_type" && l.value() == event_type)
+            })
+            .map(|metric| {
+                let h = metric.get_histogram();
+                (h.get_sample_count(), h.get_sample_sum())
+            })
+            .next()
+            .unwrap_or((0, 0.0))
+    }
+
+    /// Delivers `event` under `policy()` with metrics registered in a registry of its own.
+    async fn deliver_measured(
+        handler: std::sync::Arc<dyn EventHandler>,
+        event: &Envelope,
+    ) -> (Delivered, prometheus::Registry) {
+        let registry = prometheus::Registry::new();
+        let metrics = BusMetrics::register(&registry).unwrap();
+        let delivered = deliver_with_retry(handler.as_ref(), event, "g", &policy(), &metrics).await;
+        (delivered, registry)
+    }
+
+    #[tokio::test]
+    async fn a_handled_event_records_how_long_ago_it_occurred() {
+        let mut event = an_event();
+        event.occurred_at -= time::Duration::seconds(2);
+        // A failed attempt first: the delay is to the handling, and counted once.
+        let (delivered, registry) =
+            deliver_measured(scripted(vec![Some("down".into()), None]), &event).await;
+        assert_eq!(delivered, Delivered::Handled { attempts: 2 });
+        let (count, sum) = delivery_delay(&registry, &event.event_type);
+        assert_eq!(count, 1);
+        assert!((2.0..10.0).contains(&sum), "delay {sum}s, occurred 2 s ago");
+    }
+
+    #[tokio::test]
+    async fn an_event_from_a_clock_ahead_of_ours_records_no_delay() {
+        let mut event = an_event();
+        event.occurred_at += time::Duration::minutes(1);
+        let (_, registry) = deliver_measured(scripted(vec![None]), &event).await;
+        assert_eq!(delivery_delay(&registry, &event.event_type), (1, 0.0));
+    }
+
+    #[tokio::test]
+    async fn a_parked_event_records_no_delivery_delay() {
+        let event = an_event();
+        let (delivered, registry) = deliver_measured(
+            scripted((0..10).map(|_| Some("broken".into())).collect()),
+            &event,
+        )
+        .await;
+        assert!(matches!(delivered, Delivered::Exhausted { .. }));
+        assert_eq!(delivery_delay(&registry, &event.event_type).0, 0);
     }
 }

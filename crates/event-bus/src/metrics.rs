@@ -1,8 +1,11 @@
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use std::time::Duration;
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Event counters for one service: produced, consumed, failed attempts, attempts that
 /// found the event too early (waiting for the one it follows), and parked, per event
-/// type, plus the outbox backlog. Registered in the service's own registry.
+/// type, plus the outbox backlog and how long consumed events took to get here.
+/// Registered in the service's own registry.
 #[derive(Clone)]
 pub struct BusMetrics {
     produced: IntCounterVec,
@@ -11,6 +14,7 @@ pub struct BusMetrics {
     early: IntCounterVec,
     parked: IntCounterVec,
     outbox_backlog: IntGauge,
+    delivery_delay: HistogramVec,
 }
 
 impl BusMetrics {
@@ -21,23 +25,42 @@ impl BusMetrics {
             Ok(c)
         };
         let outbox_backlog = IntGauge::new(
-            "outbox_backlog",
+            "shop_outbox_backlog",
             "Events stored in the outbox and not yet published",
         )?;
         registry.register(Box::new(outbox_backlog.clone()))?;
+        // From a millisecond (one process, in-process bus) through a broker's fetch waits
+        // and handler retries to the five minutes an event may wait for the one it
+        // follows.
+        let delivery_delay = HistogramVec::new(
+            HistogramOpts::new(
+                "shop_event_delivery_delay_seconds",
+                "Time from an event's occurrence to its successful handling here",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                60.0, 120.0, 300.0,
+            ]),
+            &["event_type"],
+        )?;
+        registry.register(Box::new(delivery_delay.clone()))?;
         Ok(Self {
             produced: counter(
-                "events_produced_total",
+                "shop_events_produced_total",
                 "Events published by the outbox relay",
             )?,
-            consumed: counter("events_consumed_total", "Events handled successfully")?,
-            failed: counter("events_failed_total", "Failed handler attempts")?,
+            consumed: counter("shop_events_consumed_total", "Events handled successfully")?,
+            failed: counter("shop_events_failed_total", "Failed handler attempts")?,
             early: counter(
-                "events_early_total",
+                "shop_events_early_total",
                 "Handler attempts that found the event ahead of the one it follows",
             )?,
-            parked: counter("events_parked_total", "Events parked on a dead-letter list")?,
+            parked: counter(
+                "shop_events_parked_total",
+                "Events parked on a dead-letter list",
+            )?,
             outbox_backlog,
+            delivery_delay,
         })
     }
 
@@ -49,8 +72,12 @@ impl BusMetrics {
     pub fn produced(&self, event_type: &str) {
         self.produced.with_label_values(&[event_type]).inc();
     }
-    pub fn consumed(&self, event_type: &str) {
+    /// An event handled successfully, `delay` after it occurred.
+    pub fn consumed(&self, event_type: &str, delay: Duration) {
         self.consumed.with_label_values(&[event_type]).inc();
+        self.delivery_delay
+            .with_label_values(&[event_type])
+            .observe(delay.as_secs_f64());
     }
     pub fn failed(&self, event_type: &str) {
         self.failed.with_label_values(&[event_type]).inc();

@@ -22,19 +22,22 @@ pub struct HttpMetrics {
 impl HttpMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by route and status"),
+            Opts::new(
+                "shop_http_requests_total",
+                "HTTP requests by route and status",
+            ),
             &["method", "route", "status"],
         )?;
         let errors = IntCounterVec::new(
             Opts::new(
-                "http_request_errors_total",
+                "shop_http_request_errors_total",
                 "HTTP requests answered with a 5xx status",
             ),
             &["method", "route"],
         )?;
         let latency = HistogramVec::new(
             HistogramOpts::new(
-                "http_request_duration_seconds",
+                "shop_http_request_duration_seconds",
                 "HTTP request latency by route",
             )
             .buckets(vec![

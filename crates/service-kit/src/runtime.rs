@@ -146,6 +146,11 @@ impl ServiceRuntime {
         &self.ctx
     }
 
+    /// The registry `/metrics` serves, for the metrics a service reports of its own.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// Hands a background task of the service (it must end on `ctx.shutdown`) to the
     /// runtime, so that stopping the service waits for it.
     pub fn track(&mut self, task: JoinHandle<()>) {

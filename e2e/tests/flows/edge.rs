@@ -134,11 +134,11 @@ async fn every_service_reports_health_readiness_and_request_metrics() {
             .await
             .unwrap();
         assert!(
-            metrics.contains("http_requests_total{method=\""),
+            metrics.contains("shop_http_requests_total{method=\""),
             "{base} reports no request metrics:\n{metrics}"
         );
         assert!(
-            metrics.contains("http_request_duration_seconds_bucket"),
+            metrics.contains("shop_http_request_duration_seconds_bucket"),
             "{base}"
         );
     }

@@ -11,7 +11,9 @@ mod events;
 mod routes;
 mod store;
 
-use service_kit::{ServiceDef, ServiceRuntime, Wiring};
+use std::sync::Arc;
+
+use service_kit::{OutboxState, ServiceDef, ServiceRuntime, Wiring};
 
 /// The cart service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("cart", 8084, store::COLLECTIONS, wire).public(
@@ -19,7 +21,21 @@ pub const SERVICE: ServiceDef = ServiceDef::new("cart", 8084, store::COLLECTIONS
     include_str!("../../../contracts/api/cart.v1.json"),
 );
 
-/// Consumes its topics with a handler holding the outbox, and returns its API.
+/// Registers its checkout count, consumes its topics with a handler holding the outbox,
+/// and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
-    runtime.wire_with_outbox(events::TOPICS, events::CartEvents, routes::api)
+    Box::pin(async move {
+        let checkouts = routes::Checkouts::register(runtime.registry())?;
+        let outbox = runtime.outbox().clone();
+        runtime
+            .consume(events::TOPICS, Arc::new(events::CartEvents(outbox.clone())))
+            .await?;
+        Ok(routes::api(routes::CartState {
+            api: OutboxState {
+                outbox,
+                verifier: runtime.context().verifier.clone(),
+            },
+            checkouts,
+        }))
+    })
 }

@@ -48,6 +48,27 @@ pub enum Step {
 }
 
 impl OrderStatus {
+    /// Every status, in lifecycle order.
+    pub const ALL: [OrderStatus; 9] = [
+        Self::Pending,
+        Self::Paid,
+        Self::AwaitingShipment,
+        Self::Delivered,
+        Self::Completed,
+        Self::ReturnRequested,
+        Self::Returned,
+        Self::Refunded,
+        Self::Cancelled,
+    ];
+
+    /// The name an order stores and clients see (`awaiting_shipment`).
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => name,
+            other => unreachable!("a unit variant serialises as a string, not {other:?}"),
+        }
+    }
+
     /// How far along the lifecycle a status is; a step never lowers it.
     pub fn progress(self) -> u8 {
         match self {

@@ -1,7 +1,7 @@
 //! The order follows the other services' events through its state machine.
 
 use async_trait::async_trait;
-use event_bus::{BoxError, EventHandler, Outbox, apply_once, retry_on_conflict};
+use event_bus::{Applied, BoxError, EventHandler, Outbox, apply_once, retry_on_conflict};
 use event_contracts::{
     CartCheckedOut, Envelope, Event, OrderCreated, PaymentCompleted, PaymentFailed,
     PaymentRefunded, ShipmentAwaiting, ShipmentDelivered, ShipmentReturned, StockRejected,
@@ -11,6 +11,7 @@ use event_contracts::{
 use crate::{
     domain::{OrderStatus, Step, Trigger},
     lifecycle::{Origin, plan},
+    metrics::OrderMetrics,
     store::{HistoryEntry, ORDERS, Order},
 };
 
@@ -26,7 +27,10 @@ pub const TOPICS: &[&str] = &[
     ShipmentReturned::TYPE,
 ];
 
-pub struct OrderEvents(pub Outbox);
+pub struct OrderEvents {
+    pub outbox: Outbox,
+    pub metrics: OrderMetrics,
+}
 
 /// Every event but the checkout names its order; pull the id out of whichever it is.
 fn order_id_of(event: &Envelope) -> Result<String, BoxError> {
@@ -63,11 +67,11 @@ impl OrderEvents {
     /// redelivered checkout finds its order and places nothing twice.
     async fn place(&self, event: &Envelope, checkout: CartCheckedOut) -> Result<(), BoxError> {
         if ORDERS
-            .get(self.0.store(), &checkout.order_id)
+            .get(self.outbox.store(), &checkout.order_id)
             .await?
             .is_some()
         {
-            apply_once(&self.0, event, vec![], vec![]).await?;
+            apply_once(&self.outbox, event, vec![], vec![]).await?;
             return Ok(());
         }
         let now = time::OffsetDateTime::now_utc();
@@ -95,37 +99,48 @@ impl OrderEvents {
             },
             event,
         );
-        apply_once(
-            &self.0,
+        let applied = apply_once(
+            &self.outbox,
             event,
             vec![ORDERS.insert(&checkout.order_id, &order)],
             vec![created],
         )
         .await?;
+        if applied == Applied::Now {
+            self.metrics.entered(OrderStatus::Pending);
+        }
         Ok(())
     }
 
     async fn stock_reserved(&self, event: &Envelope) -> Result<(), BoxError> {
         let id = order_id_of(event)?;
         let current = ORDERS
-            .get(self.0.store(), &id)
+            .get(self.outbox.store(), &id)
             .await?
             .ok_or_else(|| event_bus::too_early(format!("order {id} not placed yet")))?;
         let mut next = current.value.clone();
         next.stock_reserved = true;
-        apply_once(&self.0, event, vec![ORDERS.update(&current, &next)], vec![]).await?;
+        apply_once(
+            &self.outbox,
+            event,
+            vec![ORDERS.update(&current, &next)],
+            vec![],
+        )
+        .await?;
         Ok(())
     }
 
     async fn advance(&self, event: &Envelope, trigger: Trigger) -> Result<(), BoxError> {
         let id = order_id_of(event)?;
-        let Some(current) = ORDERS.get(self.0.store(), &id).await? else {
+        let Some(current) = ORDERS.get(self.outbox.store(), &id).await? else {
             // The checkout that places it may still be on its way.
             return Err(event_bus::too_early(format!("order {id} not placed yet")));
         };
         match plan(&current, trigger, Origin::Event(event)) {
-            Ok((writes, events, _)) => {
-                apply_once(&self.0, event, writes, events).await?;
+            Ok((writes, events, next)) => {
+                if apply_once(&self.outbox, event, writes, events).await? == Applied::Now {
+                    self.metrics.entered(next.status);
+                }
                 Ok(())
             }
             Err(Step::TooEarly) => Err(event_bus::too_early(format!(
@@ -135,7 +150,7 @@ impl OrderEvents {
             Err(_) => {
                 tracing::debug!(order_id = %id, event_type = %event.event_type,
                     status = ?current.value.status, "event does not move the order");
-                apply_once(&self.0, event, vec![], vec![]).await?;
+                apply_once(&self.outbox, event, vec![], vec![]).await?;
                 Ok(())
             }
         }

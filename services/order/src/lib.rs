@@ -6,12 +6,17 @@
 pub mod domain;
 mod events;
 mod lifecycle;
+pub mod metrics;
 mod routes;
 // Public only so that the scale bench (shop/benches/scale.rs) can seed its store.
 #[doc(hidden)]
 pub mod store;
 
-use service_kit::{ServiceDef, ServiceRuntime, Wiring};
+use std::sync::Arc;
+
+use service_kit::{OutboxState, ServiceDef, ServiceRuntime, Wiring};
+
+pub use crate::metrics::{OrderMetrics, refresh_once};
 
 /// The order service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("order", 8085, store::COLLECTIONS, wire).public(
@@ -19,7 +24,29 @@ pub const SERVICE: ServiceDef = ServiceDef::new("order", 8085, store::COLLECTION
     include_str!("../../../contracts/api/order.v1.json"),
 );
 
-/// Consumes its topics with a handler holding the outbox, and returns its API.
+/// Registers its metrics, starts the refresh of the oldest pending order, consumes its
+/// topics with a handler holding the outbox and the metrics, and returns its API.
 fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
-    runtime.wire_with_outbox(events::TOPICS, events::OrderEvents, routes::api)
+    Box::pin(async move {
+        let ctx = runtime.context().clone();
+        let metrics = OrderMetrics::register(runtime.registry())?;
+        runtime.track(
+            metrics
+                .clone()
+                .spawn_pending_refresh(ctx.store().clone(), ctx.shutdown.clone()),
+        );
+        let outbox = runtime.outbox().clone();
+        let handler = events::OrderEvents {
+            outbox: outbox.clone(),
+            metrics: metrics.clone(),
+        };
+        runtime.consume(events::TOPICS, Arc::new(handler)).await?;
+        Ok(routes::api(routes::OrderState {
+            api: OutboxState {
+                outbox,
+                verifier: ctx.verifier.clone(),
+            },
+            metrics,
+        }))
+    })
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{Cart, price},
+    routes::Checkouts,
     store::{CARTS, CartDoc, listings, save_cart},
 };
 
@@ -42,6 +43,7 @@ pub struct CheckoutAccepted {
 )]
 pub async fn checkout(
     State(state): State<OutboxState>,
+    State(checkouts): State<Checkouts>,
     user: AuthUser,
     CorrelationId(correlation_id): CorrelationId,
 ) -> Result<
@@ -87,6 +89,7 @@ pub async fn checkout(
         .outbox
         .commit(writes, vec![Envelope::new(&checked_out, correlation_id)])
         .await?;
+    checkouts.accepted();
     Ok((
         StatusCode::ACCEPTED,
         [(header::LOCATION, format!("/api/v1/orders/{order_id}"))],

@@ -1,9 +1,11 @@
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
+use axum::extract::FromRef;
 use doc_store::StoreError;
 use event_bus::{BoxError, retry_on_conflict};
+use prometheus::{IntCounter, Registry};
 use serde_json::json;
-use service_kit::{Api, ApiError, OutboxState, openapi::ApiDoc};
+use service_kit::{Api, ApiError, OutboxState, TokenVerifier, openapi::ApiDoc};
 use utoipa_axum::routes;
 
 use crate::domain::{CartError, PricingError};
@@ -18,7 +20,38 @@ const DOC: ApiDoc = ApiDoc {
     tag: ("cart", "The caller's cart and checkout"),
 };
 
-pub fn api(state: OutboxState) -> Api {
+/// What the cart routes share: the outbox and verifier every stateful service's routes
+/// have, and the count of checkouts taken.
+#[derive(Clone, FromRef)]
+pub struct CartState {
+    pub api: OutboxState,
+    pub checkouts: Checkouts,
+}
+
+impl FromRef<CartState> for Arc<TokenVerifier> {
+    fn from_ref(state: &CartState) -> Self {
+        state.api.verifier.clone()
+    }
+}
+
+/// Checkouts accepted: the top of the funnel, whose orders the order service counts.
+#[derive(Clone)]
+pub struct Checkouts(IntCounter);
+
+impl Checkouts {
+    pub fn register(registry: &Registry) -> prometheus::Result<Self> {
+        let counter = IntCounter::new("shop_checkouts_total", "Checkouts accepted")?;
+        registry.register(Box::new(counter.clone()))?;
+        Ok(Self(counter))
+    }
+
+    /// A checkout was committed, and is answered 202.
+    pub fn accepted(&self) {
+        self.0.inc();
+    }
+}
+
+pub fn api(state: CartState) -> Api {
     DOC.api(
         state,
         [

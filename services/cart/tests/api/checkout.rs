@@ -125,3 +125,29 @@ async fn the_cart_can_be_filled_again_after_a_checkout() {
     assert_eq!(app.lines(&token).await, lines(&[("tea", 1)]));
     assert_eq!(app.carts_indexed_under("tea").await, 1);
 }
+
+/// `shop_checkouts_total` on the service's `/metrics`.
+async fn checkouts_counted(app: &test_support::TestService) -> Option<f64> {
+    let served = call(Method::GET, "/metrics").send(&app.router).await;
+    assert_eq!(served.status, 200);
+    served.body["non_json_body"]
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .find_map(|line| line.strip_prefix("shop_checkouts_total "))
+        .map(|value| value.parse().expect("a sample's value is a number"))
+}
+
+#[tokio::test]
+async fn only_an_accepted_checkout_is_counted() {
+    let app = spawn_app_with_tea().await;
+    let token = app.tokens.customer("u1");
+    assert_eq!(checkouts_counted(&app).await, Some(0.0));
+
+    assert_eq!(app.checkout(&token).await.status, 409, "the cart is empty");
+    assert_eq!(checkouts_counted(&app).await, Some(0.0));
+
+    app.add(&token, "tea", 1).await;
+    assert_eq!(app.checkout(&token).await.status, 202);
+    assert_eq!(checkouts_counted(&app).await, Some(1.0));
+}

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{
     domain::{OrderStatus, Step, Trigger},
     lifecycle::{Origin, plan},
+    metrics::OrderMetrics,
     store::{ORDERS, Order},
 };
 
@@ -157,6 +158,7 @@ pub async fn get_one(
 /// payment and shipment routes); a lost race with an event is retried on fresh state.
 async fn act(
     state: &OutboxState,
+    metrics: &OrderMetrics,
     user: &AuthUser,
     id: &str,
     trigger: Trigger,
@@ -194,6 +196,7 @@ async fn act(
                 Err(Step::To(_)) => unreachable!("plan returns Ok for a move"),
             };
             state.outbox.commit(writes, events).await?;
+            metrics.entered(next.status);
             Ok(Ok(Json(OrderView::from(Versioned {
                 id: current.id,
                 version: current.version + 1,
@@ -224,12 +227,14 @@ async fn act(
 )]
 pub async fn cancel(
     State(state): State<OutboxState>,
+    State(metrics): State<OrderMetrics>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     act(
         &state,
+        &metrics,
         &user,
         &id,
         Trigger::CustomerCancels,
@@ -253,12 +258,14 @@ pub async fn cancel(
 )]
 pub async fn accept(
     State(state): State<OutboxState>,
+    State(metrics): State<OrderMetrics>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     act(
         &state,
+        &metrics,
         &user,
         &id,
         Trigger::CustomerAccepts,
@@ -282,12 +289,14 @@ pub async fn accept(
 )]
 pub async fn request_return(
     State(state): State<OutboxState>,
+    State(metrics): State<OrderMetrics>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
     act(
         &state,
+        &metrics,
         &user,
         &id,
         Trigger::CustomerReturns,

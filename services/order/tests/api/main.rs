@@ -3,5 +3,6 @@
 mod helpers;
 
 mod lifecycle;
+mod metrics;
 mod openapi;
 mod visibility;
