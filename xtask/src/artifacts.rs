@@ -6,6 +6,7 @@
 //! fails the run rather than skipping its check.
 
 use std::{
+    collections::BTreeMap,
     fs,
     path::{Path, PathBuf},
     process::Command,
@@ -72,7 +73,7 @@ impl Tools {
 
 /// Debian's prometheus and prometheus-alertmanager, downloaded and unpacked into the
 /// cache (no root install): the folder whose `usr/bin` holds promtool and amtool.
-fn debian_tools() -> anyhow::Result<PathBuf> {
+pub fn debian_tools() -> anyhow::Result<PathBuf> {
     let dir = cache_dir().join("debian");
     let root = dir.join("root");
     let stamp = dir.join("shop-pins.txt");
@@ -148,17 +149,15 @@ fn without_pod_discovery(root: &Path, out: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// Every PromQL expression of the Grafana dashboards, as recording rules promtool can
-/// parse (it has no command for a bare expression); returns the rules file and how
-/// many queries it holds.
-fn dashboard_queries(root: &Path, out: &Path) -> anyhow::Result<(PathBuf, usize)> {
+/// Every PromQL expression of each Grafana dashboard (by file name), with Grafana's own
+/// variables given the values a panel would.
+pub fn dashboard_exprs(root: &Path) -> anyhow::Result<BTreeMap<String, Vec<String>>> {
     fn exprs(value: &serde_json::Value, found: &mut Vec<String>) {
         match value {
             serde_json::Value::Object(map) => {
                 for (key, v) in map {
                     match (key.as_str(), v) {
                         ("expr", serde_json::Value::String(e)) => found.push(
-                            // Grafana's own variables, given the values a panel would.
                             e.replace("$__rate_interval", "1m")
                                 .replace("$__interval", "1m")
                                 .replace("$__range", "1h"),
@@ -171,12 +170,21 @@ fn dashboard_queries(root: &Path, out: &Path) -> anyhow::Result<(PathBuf, usize)
             _ => {}
         }
     }
-    let mut found = Vec::new();
+    let mut dashboards = BTreeMap::new();
     for file in files_in(&root.join("monitoring/grafana/dashboards"), "json")? {
         let dashboard: serde_json::Value = serde_json::from_slice(&fs::read(&file)?)
             .with_context(|| format!("{} is not JSON", file.display()))?;
+        let mut found = Vec::new();
         exprs(&dashboard, &mut found);
+        dashboards.insert(relative(root, &file), found);
     }
+    Ok(dashboards)
+}
+
+/// Every dashboard query as a recording rule promtool can parse (it has no command for
+/// a bare expression); returns the rules file and how many queries it holds.
+fn dashboard_queries(root: &Path, out: &Path) -> anyhow::Result<(PathBuf, usize)> {
+    let found: Vec<String> = dashboard_exprs(root)?.into_values().flatten().collect();
     // A JSON string is a YAML double-quoted scalar, so each query goes in as it is.
     let mut rules = String::from("groups:\n  - name: dashboard-queries\n    rules:\n");
     for (i, expr) in found.iter().enumerate() {

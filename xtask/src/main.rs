@@ -10,13 +10,15 @@
 //! This file is the command line; each part of the work has a module of its own: what
 //! runs in which order ([`plan`]), the broker ([`broker`]), tansu's PostgreSQL
 //! ([`postgres`]), the services as processes ([`system`]), the containers
-//! ([`containers`]) and the count of results ([`tally`]). Nothing here names a
+//! ([`containers`]), the shipped artifacts' checks ([`artifacts`]), the live monitoring
+//! check ([`live`]) and the count of results ([`tally`]). Nothing here names a
 //! service: the `shop` binary lists them.
 
 mod artifacts;
 mod broker;
 mod cargo;
 mod containers;
+mod live;
 mod plan;
 mod postgres;
 mod system;
@@ -48,6 +50,10 @@ enum Task {
     /// Check only the shipped artifacts (Dockerfile, Compose files) with the tools their
     /// users' pipelines run; `test` runs these checks too.
     Artifacts,
+    /// Run only the live monitoring check: `shop up`, Prometheus with the project's
+    /// scrape job and alert rules, Alertmanager, three scenarios, then every target up,
+    /// every rule healthy and every dashboard query answered.
+    Monitoring,
     /// Install the tansu broker into the cache (what `test` does when it is missing).
     InstallBroker,
     /// Regenerate contracts/api/*.json from the services' served OpenAPI documents.
@@ -63,6 +69,12 @@ fn main() -> anyhow::Result<()> {
         Task::Artifacts => {
             let mut tally = tally::Tally::default();
             let result = artifacts::check_artifacts(&mut tally);
+            println!("{tally}");
+            result
+        }
+        Task::Monitoring => {
+            let mut tally = tally::Tally::default();
+            let result = live::live_check(&mut tally);
             println!("{tally}");
             result
         }

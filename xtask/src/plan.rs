@@ -8,6 +8,7 @@ use crate::{
     broker::{Broker, install_tansu},
     cargo::{cargo, check},
     containers::{Containers, docker_available},
+    live::live_check,
     postgres::Postgres,
     system::System,
     tally::{Tally, count_tests, run_nextest},
@@ -21,7 +22,12 @@ pub fn test(in_process_only: bool, args: &[String]) -> anyhow::Result<()> {
     let mut tally = Tally::default();
     // The artifacts first (seconds), but a failure there does not stop the tests.
     let artifacts = check_artifacts(&mut tally);
-    let result = run_all(in_process_only, args, &mut tally).and(artifacts);
+    // Needs no broker (`shop up` runs in one process), so it runs in every mode; a
+    // minute, mostly waiting for Prometheus's scrapes.
+    let live = live_check(&mut tally);
+    let result = run_all(in_process_only, args, &mut tally)
+        .and(artifacts)
+        .and(live);
     // Last, after the broker and the services have stopped: one line for the whole run.
     println!("{tally}");
     result
@@ -111,6 +117,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
         let (_system, gateway) = System::start(&tansu.address(), &[("SHOP_STORAGE", "memory")])?;
         run_e2e(
             &gateway,
+            "all()",
             "distributed, Kafka (tansu), embedded store",
             tally,
         )?;
@@ -128,6 +135,7 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
         )?;
         run_e2e(
             &gateway,
+            "all()",
             "distributed, MongoDB and Kafka (testcontainers)",
             tally,
         )
@@ -142,12 +150,12 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     }
 }
 
-/// The end-to-end scenarios (those that can run against a remote system) through the
-/// gateway at `gateway`.
-fn run_e2e(gateway: &str, what: &str, tally: &mut Tally) -> anyhow::Result<()> {
+/// The end-to-end scenarios that nextest's `filter` selects through the gateway at
+/// `gateway` (a remote system: the in-process-only ones never match).
+pub fn run_e2e(gateway: &str, filter: &str, what: &str, tally: &mut Tally) -> anyhow::Result<()> {
     let mut e2e = cargo();
     e2e.args(["nextest", "run", "-p", "e2e", "--no-fail-fast", "-E"])
-        .arg(format!("not {IN_PROCESS_SCENARIOS}"))
+        .arg(format!("({filter}) and not {IN_PROCESS_SCENARIOS}"))
         .env("E2E_BASE_URL", gateway)
         .env("E2E_ADMIN_EMAIL", crate::system::ADMIN_EMAIL)
         .env("E2E_ADMIN_PASSWORD", crate::system::ADMIN_PASSWORD);

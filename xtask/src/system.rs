@@ -1,6 +1,6 @@
-//! The services as separate processes for the end-to-end passes: `shop up
-//! --distributed` on the broker, each service on a free port. The `shop` binary says
-//! which services there are; xtask never lists them.
+//! The system for the end-to-end passes and the live monitoring check: `shop up
+//! --distributed` on the broker, or `shop up` in one process, each service on a free
+//! port. The `shop` binary says which services there are; xtask never lists them.
 
 use std::{
     process::{Child, Command, Stdio},
@@ -18,23 +18,38 @@ use crate::cargo::{cargo, check, workspace_root};
 pub const ADMIN_EMAIL: &str = "admin@shop.test";
 pub const ADMIN_PASSWORD: &str = "admin password for e2e";
 
-/// `shop up --distributed` and the services it runs; stopped when dropped, with
-/// SIGTERM first so that the services drain.
+/// `shop up` (with `--distributed`, the services as processes of their own) and the
+/// services it runs; stopped when dropped, with SIGTERM first so that the services
+/// drain.
 pub struct System {
     child: Child,
+    /// Each service and the local port it answers on, the gateway last.
+    pub ports: Vec<(String, u16)>,
 }
 
 impl System {
     /// The services as processes on the broker, on free ports, with the storage that
     /// `storage` (`SHOP_STORAGE` and what it needs) selects; and the gateway's URL.
     pub fn start(brokers: &str, storage: &[(&str, &str)]) -> anyhow::Result<(Self, String)> {
+        Self::launch(
+            &["up", "--distributed", "--kafka-brokers", brokers],
+            storage,
+        )
+    }
+
+    /// `shop up`: the whole system in one process, on free ports.
+    pub fn in_one_process(storage: &[(&str, &str)]) -> anyhow::Result<(Self, String)> {
+        Self::launch(&["up"], storage)
+    }
+
+    fn launch(args: &[&str], storage: &[(&str, &str)]) -> anyhow::Result<(Self, String)> {
         let status = cargo().args(["build", "-p", "shop"]).status()?;
         check("cargo build -p shop", status)?;
         let binary = workspace_root().join("target/debug/shop");
         let services = service_names(&binary)?;
         let mut command = Command::new(binary);
         command
-            .args(["up", "--distributed", "--kafka-brokers", brokers])
+            .args(args)
             .envs(storage.iter().copied())
             .env("SHOP_BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("SHOP_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -52,14 +67,19 @@ impl System {
         }
         // `shop services` lists the gateway, which fronts the others, last.
         let gateway_port = *ports.last().expect("shop holds services");
-        let child = command.spawn().context("starting shop up --distributed")?;
-        let mut system = Self { child };
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting shop {}", args.join(" ")))?;
+        let mut system = Self {
+            child,
+            ports: services.into_iter().zip(ports).collect(),
+        };
         system.wait_for_banner()?;
         Ok((system, format!("http://127.0.0.1:{gateway_port}")))
     }
 
-    /// `up --distributed` prints its banner once every service answers /readyz; its
-    /// output is passed through meanwhile and after.
+    /// `up` prints its banner once every service answers /readyz; its output is passed
+    /// through meanwhile and after.
     fn wait_for_banner(&mut self) -> anyhow::Result<()> {
         let stdout = self.child.stdout.take().expect("stdout is piped");
         let (ready, banner) = std::sync::mpsc::channel();
@@ -78,7 +98,7 @@ impl System {
         let deadline = Instant::now() + Duration::from_secs(90);
         while banner.try_recv().is_err() {
             if let Some(status) = self.child.try_wait()? {
-                bail!("shop up --distributed exited before it was ready ({status})");
+                bail!("shop up exited before it was ready ({status})");
             }
             if Instant::now() > deadline {
                 bail!("the services were not ready within 90 s");
@@ -92,6 +112,6 @@ impl System {
 impl Drop for System {
     fn drop(&mut self) {
         stop(&mut self.child, Signal::SIGTERM, Duration::from_secs(30));
-        eprintln!("xtask: stopped the service processes");
+        eprintln!("xtask: stopped the services");
     }
 }

@@ -69,6 +69,18 @@ impl BusMetrics {
         Self::register(&Registry::new()).expect("fresh registry accepts every metric")
     }
 
+    /// Reports the consumer's counters for `event_types` from the start, at 0: a
+    /// dashboard's failure or parking rate is then 0 rather than no data, and an alert's
+    /// `increase` sees the first failure rise from 0 rather than appear.
+    pub fn consuming(&self, event_types: &[String]) {
+        for event_type in event_types {
+            let labels = [event_type.as_str()];
+            for counter in [&self.consumed, &self.failed, &self.early, &self.parked] {
+                counter.with_label_values(&labels);
+            }
+        }
+    }
+
     pub fn produced(&self, event_type: &str) {
         self.produced.with_label_values(&[event_type]).inc();
     }

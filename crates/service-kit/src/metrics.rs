@@ -75,11 +75,13 @@ pub async fn track(State(metrics): State<HttpMetrics>, request: Request, next: N
         .requests
         .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
         .inc();
+    // The route's error series exists from its first request, at 0 until a 5xx: an
+    // error ratio is then 0 rather than no data.
+    let errors = metrics
+        .errors
+        .with_label_values(&[method.as_str(), route.as_str()]);
     if status.is_server_error() {
-        metrics
-            .errors
-            .with_label_values(&[method.as_str(), route.as_str()])
-            .inc();
+        errors.inc();
     }
     response
 }

@@ -190,6 +190,7 @@ impl ServiceRuntime {
             retry: self.ctx.settings.retry_policy(),
             metrics: self.state().bus_metrics.clone(),
         };
+        subscription.metrics.consuming(&subscription.topics);
         let task = self
             .ctx
             .bus()

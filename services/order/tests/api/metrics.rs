@@ -187,3 +187,29 @@ async fn the_pending_gauge_is_the_age_of_the_oldest_pending_order() {
     assert_eq!(age, 0.0, "none is pending");
     assert_eq!(gauge(), Some(0.0));
 }
+
+/// A dashboard's failure, parking and error ratios are 0 on a healthy service, not "no
+/// data": the series are served at 0 before anything goes wrong.
+#[tokio::test]
+async fn failure_parking_and_error_counters_are_served_at_zero_before_anything_fails() {
+    let app = spawn_app().await;
+    for counter in [
+        "shop_events_consumed_total",
+        "shop_events_failed_total",
+        "shop_events_early_total",
+        "shop_events_parked_total",
+    ] {
+        for event_type in [
+            CartCheckedOut::TYPE,
+            PaymentCompleted::TYPE,
+            PaymentFailed::TYPE,
+        ] {
+            let series = format!("{counter}{{event_type=\"{event_type}\"}}");
+            assert_eq!(sample(&app, &series).await, Some(0.0), "{series}");
+        }
+    }
+    // /metrics itself is a route: its first request creates its error series.
+    sample(&app, "").await;
+    let errors = "shop_http_request_errors_total{method=\"GET\",route=\"/metrics\"}";
+    assert_eq!(sample(&app, errors).await, Some(0.0), "{errors}");
+}
