@@ -3,7 +3,7 @@
 //! addresses are rewritten, for local ports. A purchase, a decline and a return run
 //! through the gateway; then Prometheus is asked whether every target is up, every rule
 //! loaded and evaluates, every dashboard query returns a series, every metric a rule or
-//! a dashboard names exists, and no alert fires. A dashboard that queries a metric
+//! a dashboard names exists, and no alert is pending or firing. A dashboard that queries a metric
 //! nobody exports fails here, which promtool's parse cannot see.
 
 use std::{
@@ -50,7 +50,7 @@ pub fn live_check(tally: &mut Tally) -> anyhow::Result<()> {
     // No Alertmanager listens there: Debian's reads its default template from
     // /usr/share/prometheus, which a package unpacked into the cache does not provide
     // (amtool checks its config instead). Prometheus sends only firing alerts, and the
-    // check asserts that none fires.
+    // check asserts that none is even pending.
     // The project's config with local addresses; the rule file beside it, where
     // Prometheus looks for it.
     let config = fs::read_to_string(root.join("monitoring/prometheus.yml"))?;
@@ -83,12 +83,7 @@ pub fn live_check(tally: &mut Tally) -> anyhow::Result<()> {
     let _prometheus = Daemon::start(prometheus, prometheus_port, "Prometheus")?;
     let api = Api(format!("http://127.0.0.1:{prometheus_port}"));
 
-    // The scenarios the filter leaves out run in the other passes: not skipped here.
-    let mut scenarios = Tally::default();
-    let ran = run_e2e(&gateway, SCENARIOS, "live monitoring check", &mut scenarios);
-    tally.passed += scenarios.passed;
-    tally.failed += scenarios.failed;
-    ran?;
+    run_e2e(&gateway, SCENARIOS, "live monitoring check", tally)?;
 
     let mut failed = Vec::new();
     let mut record = |what: String, outcome: anyhow::Result<()>| match outcome {
@@ -143,7 +138,7 @@ pub fn live_check(tally: &mut Tally) -> anyhow::Result<()> {
         api.metrics_exist(&names),
     );
     record(
-        "no alert fires after a purchase, a decline and a return".into(),
+        "no alert is pending or firing after a purchase, a decline and a return".into(),
         api.no_alert_firing(),
     );
     drop(system);
@@ -187,7 +182,8 @@ impl Api {
     fn until(&self, probe: impl Fn(&Self) -> anyhow::Result<Vec<String>>) -> anyhow::Result<()> {
         let deadline = Instant::now() + SERIES_DEADLINE;
         loop {
-            let missing = probe(self)?;
+            // Prometheus answers 503 until it is ready: an error is retried as well.
+            let missing = probe(self).unwrap_or_else(|e| vec![format!("{e:#}")]);
             if missing.is_empty() {
                 return Ok(());
             }
@@ -232,11 +228,11 @@ impl Api {
             .as_array()
             .into_iter()
             .flatten()
-            .filter(|a| a["state"] == "firing")
+            .filter(|a| a["state"] == "firing" || a["state"] == "pending")
             .map(|a| a["labels"].to_string())
             .collect();
         if !firing.is_empty() {
-            bail!("firing: {}", firing.join(", "));
+            bail!("pending or firing: {}", firing.join(", "));
         }
         Ok(())
     }
@@ -349,7 +345,8 @@ impl Drop for Daemon {
 fn rewrite_targets(config: &str, addresses: &BTreeMap<String, String>) -> anyhow::Result<String> {
     let mut out = String::with_capacity(config.len());
     for line in config.lines() {
-        let rewritten = match line.split_once("targets: [") {
+        let comment = line.trim_start().starts_with('#');
+        let rewritten = match line.split_once("targets: [").filter(|_| !comment) {
             Some((head, tail)) => {
                 let (list, rest) = tail
                     .split_once(']')
@@ -394,7 +391,9 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
         "limitk",
         "limit_ratio",
     ];
-    const KEYWORDS: &[&str] = &["and", "or", "unless", "offset", "bool", "inf", "nan"];
+    const KEYWORDS: &[&str] = &[
+        "and", "or", "unless", "offset", "bool", "inf", "nan", "atan2",
+    ];
     const LABEL_LISTS: &[&str] = &[
         "by",
         "without",
@@ -435,6 +434,22 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
             '{' => i = skip_to(i, '}'),
             '[' => i = skip_to(i, ']'),
             '"' | '\'' | '`' => i = skip_string(i),
+            // A comment, to the end of its line.
+            '#' => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+            }
+            // A Grafana variable (`$service`, `${service}`), never a metric.
+            '$' => {
+                i += 1;
+                if chars.get(i) == Some(&'{') {
+                    i = skip_to(i, '}');
+                }
+                while i < chars.len() && is_part(chars[i]) {
+                    i += 1;
+                }
+            }
             c if c.is_ascii_digit() || c == '.' => {
                 // A number or a duration (`5m`, `1e3`), never a name.
                 while i < chars.len() && (is_part(chars[i]) || chars[i] == '.') {
@@ -452,13 +467,15 @@ fn metric_names(expr: &str) -> BTreeSet<String> {
                     next += 1;
                 }
                 let calls = chars.get(next) == Some(&'(');
-                if LABEL_LISTS.contains(&word.as_str()) {
+                // PromQL's keywords and aggregations are case-insensitive; names are not.
+                let lower = word.to_lowercase();
+                if LABEL_LISTS.contains(&lower.as_str()) {
                     if calls {
                         i = skip_to(next, ')');
                     }
                 } else if !calls
-                    && !AGGREGATIONS.contains(&word.as_str())
-                    && !KEYWORDS.contains(&word.to_lowercase().as_str())
+                    && !AGGREGATIONS.contains(&lower.as_str())
+                    && !KEYWORDS.contains(&lower.as_str())
                 {
                     names.insert(word);
                 }
@@ -496,6 +513,12 @@ mod tests {
         assert_eq!(
             names("max by(service)(shop_outbox_backlog) > bool 1e3 and Inf"),
             ["shop_outbox_backlog"]
+        );
+        assert_eq!(
+            names(
+                "SUM BY (x) (a{service=~\"$service\"}) atan2 b{route=\"${route}\"} # c\n/ $scale"
+            ),
+            ["a", "b"]
         );
     }
 
