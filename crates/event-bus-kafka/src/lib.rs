@@ -7,7 +7,13 @@
 //! on `<topic>.dlq` with the error in its headers. The correlation id travels in the
 //! message headers. This crate must never interpret an event: it moves envelopes.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use event_bus::{BusError, Delivered, EventBus, ParkedEvent, Subscription, deliver_with_retry};
@@ -15,8 +21,8 @@ use event_contracts::Envelope;
 use rdkafka::{
     ClientConfig, Message, Offset, TopicPartitionList,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
-    client::DefaultClientContext,
-    consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer},
+    client::{ClientContext, DefaultClientContext},
+    consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer},
     message::{BorrowedMessage, Header, Headers, OwnedHeaders},
     producer::{FutureProducer, FutureRecord},
     types::RDKafkaErrorCode,
@@ -49,6 +55,33 @@ pub struct KafkaConfig {
 pub struct KafkaBus {
     config: Arc<KafkaConfig>,
     producer: FutureProducer,
+    /// Every consumer this bus started, by `group/topic`, and whether it holds
+    /// partitions now: a service is not ready while one does not.
+    consumers: Arc<Mutex<Vec<Started>>>,
+}
+
+/// A consumer's `group/topic`, and whether it holds partitions now.
+type Started = (String, Arc<AtomicBool>);
+
+/// Tells whether a consumer holds partitions of its topic: set when its group assigns
+/// it some, cleared when they are revoked (a rebalance, or a session the broker ended).
+/// librdkafka calls this from the consumer's own poll, which `consume` runs.
+struct Assignment {
+    holds: Arc<AtomicBool>,
+}
+
+impl ClientContext for Assignment {}
+
+impl ConsumerContext for Assignment {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                self.holds.store(partitions.count() > 0, Ordering::Release);
+            }
+            Rebalance::Revoke(_) => self.holds.store(false, Ordering::Release),
+            Rebalance::Error(_) => {}
+        }
+    }
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
@@ -91,6 +124,7 @@ impl KafkaBus {
         let bus = Self {
             config: Arc::new(config),
             producer,
+            consumers: Arc::default(),
         };
         let topics: Vec<String> = event_contracts::EVENT_TYPES
             .iter()
@@ -331,8 +365,17 @@ impl EventBus for KafkaBus {
                 // dead member's session to expire, and no rebalance.
                 config.set("group.instance.id", instance);
             }
-            let consumer: StreamConsumer = config.create().map_err(unavailable)?;
+            let holds = Arc::new(AtomicBool::new(false));
+            let consumer: StreamConsumer<Assignment> = config
+                .create_with_context(Assignment {
+                    holds: holds.clone(),
+                })
+                .map_err(unavailable)?;
             consumer.subscribe(&[topic]).map_err(unavailable)?;
+            self.consumers
+                .lock()
+                .expect("no holder of this lock panics")
+                .push((format!("{}/{topic}", subscription.group), holds));
             workers.push(tokio::spawn(consume(
                 self.clone(),
                 consumer,
@@ -348,6 +391,16 @@ impl EventBus for KafkaBus {
                 }
             }
         }))
+    }
+
+    fn consumers_waiting(&self) -> Vec<String> {
+        self.consumers
+            .lock()
+            .expect("no holder of this lock panics")
+            .iter()
+            .filter(|(_, holds)| !holds.load(Ordering::Acquire))
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     async fn parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError> {
@@ -380,7 +433,7 @@ impl EventBus for KafkaBus {
 
 async fn consume(
     bus: KafkaBus,
-    consumer: StreamConsumer,
+    consumer: StreamConsumer<Assignment>,
     subscription: Subscription,
     topic: String,
     shutdown: CancellationToken,

@@ -27,3 +27,48 @@ async fn broker() -> Option<Arc<dyn EventBus>> {
 }
 
 event_bus::bus_conformance_suite!(broker);
+
+/// A service is ready only once its consumers hold their partitions: until the group
+/// assigns them, events published meanwhile wait for the group to settle.
+#[tokio::test]
+async fn a_consumer_waits_until_its_group_assigns_it_partitions() {
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    use event_bus::{BusMetrics, RetryPolicy, Subscription, handler_fn};
+    use tokio_util::sync::CancellationToken;
+
+    let Some(bus) = broker().await else { return };
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let group = format!("readiness-{nanos}");
+    let topic = event_contracts::EVENT_TYPES[0].event_type.to_owned();
+    let shutdown = CancellationToken::new();
+    let consuming = bus
+        .subscribe(
+            Subscription {
+                group: group.clone(),
+                topics: vec![topic.clone()],
+                handler: handler_fn(|_| async { Ok(()) }),
+                retry: RetryPolicy::default(),
+                metrics: BusMetrics::unregistered(),
+            },
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+    // Joining a group takes round trips to the broker; nothing is assigned yet.
+    assert_eq!(bus.consumers_waiting(), [format!("{group}/{topic}")]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !bus.consumers_waiting().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no partitions after a minute: {:?}",
+            bus.consumers_waiting()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    shutdown.cancel();
+    consuming.await.unwrap();
+}

@@ -1,6 +1,6 @@
 use std::{sync::Arc, time::Duration};
 
-use doc_store::{DocumentStore, Query, SortOrder, StoreError, Write};
+use doc_store::{CollectionSpec, DocumentStore, Query, SortOrder, StoreError, Write};
 use event_contracts::Envelope;
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
@@ -9,6 +9,14 @@ use crate::{BusMetrics, EventBus};
 
 /// The collection, in each service's own namespace, that holds events not yet published.
 pub const OUTBOX: &str = "outbox";
+/// The outbox, declared at start-up with the service's own collections: MongoDB then
+/// never has to create it inside the first transaction that writes to it. The relay
+/// reads it in id order, which needs no index of its own.
+pub const OUTBOX_SPEC: CollectionSpec = CollectionSpec {
+    name: OUTBOX,
+    unique: &[],
+    indexed: &[],
+};
 const RELAY_BATCH: u64 = 256;
 /// The relay also looks without a wake-up, to pick up what another process or a
 /// previous run left behind.

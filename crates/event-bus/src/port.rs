@@ -79,6 +79,14 @@ pub trait EventBus: Send + Sync + 'static {
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError>;
 
+    /// The consumers this bus started that hold none of their topic's partitions (not
+    /// yet, or no longer), by name. A service is not ready while one does not: events
+    /// published meanwhile would wait for the group to settle. A transport without
+    /// partitions has none.
+    fn consumers_waiting(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// The events parked on a topic's dead-letter list, oldest first.
     async fn parked(&self, topic: &str) -> Result<Vec<ParkedEvent>, BusError>;
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use doc_store::DocumentStore;
+use event_bus::EventBus;
 use serde_json::json;
 
 #[async_trait]
@@ -22,6 +23,24 @@ impl ReadinessCheck for StoreReady {
     }
     async fn check(&self) -> Result<(), String> {
         self.0.ping().await.map_err(|e| e.to_string())
+    }
+}
+
+/// Ready once every consumer of the service's bus holds its partitions.
+pub struct ConsumersReady(pub Arc<dyn EventBus>);
+
+#[async_trait]
+impl ReadinessCheck for ConsumersReady {
+    fn name(&self) -> &'static str {
+        "consumers"
+    }
+    async fn check(&self) -> Result<(), String> {
+        let waiting = self.0.consumers_waiting();
+        if waiting.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("waiting for partitions: {}", waiting.join(", ")))
+        }
     }
 }
 

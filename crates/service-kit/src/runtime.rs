@@ -8,8 +8,8 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::Router;
 use doc_store::DocumentStore;
 use event_bus::{
-    BusMetrics, EventBus, EventHandler, HistoryPruner, Outbox, PROCESSED_EVENTS_SPEC, Subscription,
-    WatchedTopics,
+    BusMetrics, EventBus, EventHandler, HistoryPruner, OUTBOX_SPEC, Outbox, PROCESSED_EVENTS_SPEC,
+    Subscription, WatchedTopics,
 };
 use prometheus::Registry;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -17,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     OutboxState, Settings, TokenVerifier,
-    health::{ReadinessCheck, StoreReady},
+    health::{ConsumersReady, ReadinessCheck, StoreReady},
     http,
     service::{Api, ServiceDef, ServiceName, Wiring},
 };
@@ -108,6 +108,7 @@ impl ServiceRuntime {
         let mut tasks = Vec::new();
         let state = if def.is_stateful() {
             ctx.store().ensure_collections(def.collections).await?;
+            ctx.store().ensure_collections(&[OUTBOX_SPEC]).await?;
             let bus_metrics = BusMetrics::register(&registry)?;
             let outbox = Outbox::new(ctx.store().clone());
             tasks.push(
@@ -220,11 +221,14 @@ impl ServiceRuntime {
     }
 
     /// The whole HTTP service: `api` behind the ops routes, the service's metrics and
-    /// its readiness checks (the store's, when it has one; a stateless service is ready
-    /// once it answers).
+    /// its readiness checks (for a stateful service, its store answers and its consumers
+    /// hold their partitions; a stateless service is ready once it answers).
     pub fn router(&self, api: Api) -> Router {
         let checks: Vec<Arc<dyn ReadinessCheck>> = match &self.ctx.store {
-            Some(store) => vec![Arc::new(StoreReady(store.clone()))],
+            Some(store) => vec![
+                Arc::new(StoreReady(store.clone())),
+                Arc::new(ConsumersReady(self.ctx.bus().clone())),
+            ],
             None => Vec::new(),
         };
         let router = http::service_router(api.router, api.openapi, self.registry.clone(), checks);
