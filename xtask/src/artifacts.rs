@@ -33,41 +33,43 @@ const DEBIAN_PACKAGES: &[&str] = &["prometheus", "prometheus-alertmanager"];
 /// The Kubernetes version the manifests are validated against: the Kind node image's.
 const KUBERNETES_VERSION: &str = "1.32.0";
 
-struct Tools {
-    venv: PathBuf,
+/// A virtual environment under the cache holding pinned PyPI packages, (re)installed
+/// only when the pins change.
+pub struct Venv {
+    dir: PathBuf,
 }
 
-impl Tools {
-    /// The tools' virtual environment, (re)installed only when the pins changed.
-    fn ensure() -> anyhow::Result<Self> {
-        let venv = cache_dir().join("tools-venv");
-        let stamp = venv.join("shop-pins.txt");
-        let pins = PYPI_TOOLS.join("\n");
+impl Venv {
+    pub fn ensure(name: &str, packages: &[&str]) -> anyhow::Result<Self> {
+        let dir = cache_dir().join(name);
+        let stamp = dir.join("shop-pins.txt");
+        let pins = packages.join("\n");
         if fs::read_to_string(&stamp).is_ok_and(|installed| installed == pins) {
-            return Ok(Self { venv });
+            return Ok(Self { dir });
         }
         eprintln!(
-            "xtask: installing the artifact checkers into {}",
-            venv.display()
+            "xtask: installing {} into {}",
+            packages.join(", "),
+            dir.display()
         );
-        if !venv.join("bin/pip").exists() {
+        if !dir.join("bin/pip").exists() {
             run_quietly(
-                Command::new("python3").args(["-m", "venv"]).arg(&venv),
-                "python3 -m venv (the artifact checkers need Python 3 with venv)",
+                Command::new("python3").args(["-m", "venv"]).arg(&dir),
+                "python3 -m venv (needs Python 3 with venv)",
             )?;
         }
         run_quietly(
-            Command::new(venv.join("bin/pip"))
+            Command::new(dir.join("bin/pip"))
                 .args(["install", "--quiet", "--disable-pip-version-check"])
-                .args(PYPI_TOOLS),
-            "pip install of the artifact checkers",
+                .args(packages),
+            &format!("pip install {}", packages.join(" ")),
         )?;
         fs::write(&stamp, pins)?;
-        Ok(Self { venv })
+        Ok(Self { dir })
     }
 
-    fn bin(&self, name: &str) -> Command {
-        Command::new(self.venv.join("bin").join(name))
+    pub fn bin(&self, name: &str) -> Command {
+        Command::new(self.dir.join("bin").join(name))
     }
 }
 
@@ -237,7 +239,7 @@ fn run_quietly(command: &mut Command, what: &str) -> anyhow::Result<()> {
 /// Every artifact check, each counted in the tally as one test; the run fails after
 /// all have run if any failed.
 pub fn check_artifacts(tally: &mut Tally) -> anyhow::Result<()> {
-    let tools = Tools::ensure()?;
+    let tools = Venv::ensure("tools-venv", PYPI_TOOLS)?;
     let root = workspace_root();
     let mut checks: Vec<(String, Command)> = Vec::new();
 

@@ -3,13 +3,16 @@
 //! Kafka transport suite against a tansu broker it installs (once, into ~/.cache/shop)
 //! and starts, the fault tests (each on a tansu of its own; one on PostgreSQL storage
 //! in a throwaway cluster), the end-to-end scenarios again against the nine services as
-//! separate processes on tansu, and, where Docker runs, once more on MongoDB and Kafka
-//! from testcontainers. `cargo xtask bless` rewrites the committed OpenAPI contracts
-//! after an intended API change.
+//! separate processes on tansu, the MongoDB path on a MongoDB-compatible server
+//! (SecantusDB) it installs and starts, and, where Docker runs, once more on MongoDB and
+//! Kafka from testcontainers. Before those, the shipped artifacts' checks and the live
+//! monitoring check. `cargo xtask bless` rewrites the committed OpenAPI contracts after
+//! an intended API change.
 //!
 //! This file is the command line; each part of the work has a module of its own: what
 //! runs in which order ([`plan`]), the broker ([`broker`]), tansu's PostgreSQL
-//! ([`postgres`]), the services as processes ([`system`]), the containers
+//! ([`postgres`]), the MongoDB-compatible server ([`secantus`]), the services as
+//! processes ([`system`]), the containers
 //! ([`containers`]), the shipped artifacts' checks ([`artifacts`]), the live monitoring
 //! check ([`live`]) and the count of results ([`tally`]). Nothing here names a
 //! service: the `shop` binary lists them.
@@ -21,6 +24,7 @@ mod containers;
 mod live;
 mod plan;
 mod postgres;
+mod secantus;
 mod system;
 mod tally;
 

@@ -17,7 +17,7 @@ use mongodb::{
     Client, ClientSession, Database, IndexModel,
     bson::{Bson, Document, doc},
     error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, WriteFailure},
-    options::{ClientOptions, IndexOptions},
+    options::{ClientOptions, IndexOptions, ReadConcern, WriteConcern},
 };
 
 /// How to reach MongoDB; from the service's settings.
@@ -52,6 +52,16 @@ impl MongoStore {
         options.server_selection_timeout = Some(config.timeout);
         options.connect_timeout = Some(config.timeout);
         options.app_name = Some(config.database.clone());
+        // An acknowledged write must survive a failover: a consumer commits its offset
+        // once the effect is acknowledged, and a write a new primary rolls back would
+        // then be lost for good. Reads see only what is majority-committed likewise.
+        // What the connection string sets explicitly (`w=`, `readConcernLevel=`) wins.
+        options
+            .write_concern
+            .get_or_insert_with(WriteConcern::majority);
+        options
+            .read_concern
+            .get_or_insert_with(ReadConcern::majority);
         let client = Client::with_options(options).map_err(unavailable)?;
         let db = client.database(&config.database);
         Ok(Self { client, db })
@@ -387,7 +397,14 @@ impl DocumentStore for MongoStore {
         loop {
             attempt += 1;
             let mut session = self.client.start_session().await.map_err(unavailable)?;
-            session.start_transaction().await.map_err(unavailable)?;
+            // Snapshot reads: the transaction's guards all see one point in time; and
+            // a majority commit, as for single writes.
+            session
+                .start_transaction()
+                .read_concern(ReadConcern::snapshot())
+                .write_concern(WriteConcern::majority())
+                .await
+                .map_err(unavailable)?;
             let mut failure = None;
             for write in &writes {
                 if let Err(f) = self.apply(&mut session, write).await {

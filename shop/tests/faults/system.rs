@@ -1,5 +1,6 @@
 //! The services as separate processes of the `shop` binary, each with its own store
-//! file, on a broker of the test's own, in the order of `shop::SERVICES`.
+//! file (or MongoDB database), on a broker of the test's own, in the order of
+//! `shop::SERVICES`.
 
 use std::net::SocketAddr;
 
@@ -31,12 +32,35 @@ impl System {
         let data = tempfile::tempdir().unwrap();
         let brokers = broker.address();
         let data_dir = data.path().display().to_string();
+        // On MongoDB when `SHOP_TEST_FAULTS_MONGODB_URI` names one (`cargo xtask test`
+        // sets it for the consumer-crash test's MongoDB-compatible pass), each system in
+        // databases of its own; on store files otherwise.
+        let mongodb = std::env::var("SHOP_TEST_FAULTS_MONGODB_URI").ok();
+        // MongoDB allows only some characters in a database name (no `.`, `/`, `$`...).
+        let unique: String = data
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        let prefix = format!("faults_{}_{unique}_", std::process::id());
+        let storage = match &mongodb {
+            Some(uri) => vec![
+                ("SHOP_STORAGE", "mongodb"),
+                ("SHOP_MONGODB_URI", uri.as_str()),
+                ("SHOP_MONGODB_DATABASE_PREFIX", prefix.as_str()),
+            ],
+            None => vec![
+                ("SHOP_STORAGE", "disk"),
+                ("SHOP_DATA_DIR", data_dir.as_str()),
+            ],
+        };
         let env = [
             ("SHOP_BUS", "kafka"),
             ("SHOP_KAFKA_BROKERS", &brokers),
             ("SHOP_KAFKA_FETCH_WAIT_MAX_MS", "20"),
-            ("SHOP_STORAGE", "disk"),
-            ("SHOP_DATA_DIR", &data_dir),
             ("SHOP_BOOTSTRAP_ADMIN_EMAIL", e2e::ADMIN_EMAIL),
             ("SHOP_BOOTSTRAP_ADMIN_PASSWORD", e2e::ADMIN_PASSWORD),
             ("SHOP_RATE_LIMIT_LOGIN_PER_MINUTE", "10000"),
@@ -45,7 +69,10 @@ impl System {
             // The bus tells when events wait for the ones they follow.
             ("RUST_LOG", "warn,event_bus=info"),
         ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        .into_iter()
+        .chain(storage)
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect::<Vec<_>>();
         let services = Services::start(exe, addresses, &env).expect("every service is ready");
         Self {
             services,
