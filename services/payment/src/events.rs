@@ -12,7 +12,7 @@ use time::OffsetDateTime;
 use crate::{
     domain::{PaymentStatus, Step},
     payments::{PaymentError, Payments},
-    store::{PAYMENTS, Payment},
+    store::{ORDERS_SEEN, OrderSeen, PAYMENTS, Payment},
 };
 
 pub const TOPICS: &[&str] = &[
@@ -51,6 +51,15 @@ fn no_payment_yet(order_id: &str) -> BoxError {
     ))
 }
 
+/// A race with the handler of another event about the same order, lost: the handler
+/// runs again on what the other stored.
+fn lost_race(order_id: &str) -> BoxError {
+    Box::new(doc_store::StoreError::VersionConflict {
+        collection: ORDERS_SEEN.name().to_owned(),
+        id: order_id.to_owned(),
+    })
+}
+
 /// Keeps a store error a `StoreError` inside the box, so `retry_on_conflict` still
 /// recognises a lost race.
 fn boxed(e: PaymentError) -> BoxError {
@@ -61,19 +70,41 @@ fn boxed(e: PaymentError) -> BoxError {
 }
 
 impl PaymentEvents {
-    /// Every order gets one payment for its total (`order_id` is unique).
+    /// Every order gets one payment for its total (`order_id` is unique); voided from the
+    /// start when its cancellation came first.
     async fn order_created(&self, event: &Envelope, created: OrderCreated) -> Result<(), BoxError> {
         let outbox = self.0.outbox();
-        let writes = match self.0.for_order(&created.order_id).await? {
+        let order_id = &created.order_id;
+        let writes = match self.0.for_order(order_id).await? {
             Some(_) => vec![],
             None => {
+                let now = OffsetDateTime::now_utc();
                 let payment = Payment::new(
-                    created.order_id.clone(),
+                    order_id.clone(),
                     created.user_id.clone(),
                     created.total,
-                    OffsetDateTime::now_utc(),
+                    now,
                 );
-                vec![PAYMENTS.insert(uuid::Uuid::now_v7().to_string(), &payment)]
+                let id = uuid::Uuid::now_v7().to_string();
+                match ORDERS_SEEN.get(self.0.store(), order_id).await? {
+                    Some(seen) => {
+                        let payment = match &seen.value.cancelled_first {
+                            Some(note) => payment.after(Step::Void, Some(note.clone()), now)?,
+                            None => payment,
+                        };
+                        vec![PAYMENTS.insert(id, &payment)]
+                    }
+                    None => vec![
+                        PAYMENTS.insert(id, &payment),
+                        ORDERS_SEEN.insert(
+                            order_id,
+                            &OrderSeen {
+                                cancelled_first: None,
+                                at: now,
+                            },
+                        ),
+                    ],
+                }
             }
         };
         match apply_once(outbox, event, writes, vec![]).await {
@@ -84,6 +115,8 @@ impl PaymentEvents {
                 apply_once(outbox, event, vec![], vec![]).await?;
                 Ok(())
             }
+            // Its cancellation was stored meanwhile: look again.
+            Err(e) if e.is_duplicate_in(ORDERS_SEEN.name()) => Err(lost_race(order_id)),
             Err(e) => Err(e.into()),
         }
     }
@@ -94,11 +127,14 @@ impl PaymentEvents {
         event: &Envelope,
         reserved: StockReserved,
     ) -> Result<(), BoxError> {
-        let current = self
-            .0
-            .for_order(&reserved.order_id)
-            .await?
-            .ok_or_else(|| no_payment_yet(&reserved.order_id))?;
+        let Some(current) = self.0.for_order(&reserved.order_id).await? else {
+            if self.cancelled_before_created(&reserved.order_id).await? {
+                // Nothing will ever be paid for this order.
+                apply_once(self.0.outbox(), event, vec![], vec![]).await?;
+                return Ok(());
+            }
+            return Err(no_payment_yet(&reserved.order_id));
+        };
         let mut writes = vec![];
         if current.value.status == PaymentStatus::Pending && !current.value.payable {
             let next = current
@@ -118,15 +154,13 @@ impl PaymentEvents {
         event: &Envelope,
         cancelled: OrderCancelled,
     ) -> Result<(), BoxError> {
-        let current = self
-            .0
-            .settled_for_order(&cancelled.order_id)
-            .await?
-            .ok_or_else(|| no_payment_yet(&cancelled.order_id))?;
         let note = match cancelled.reason {
             CancelReason::CustomerRequest => "order cancelled by the customer",
             CancelReason::PaymentFailed => "order cancelled: payment failed",
             CancelReason::StockRejected => "order cancelled: stock could not be reserved",
+        };
+        let Some(current) = self.0.settled_for_order(&cancelled.order_id).await? else {
+            return self.cancelled_first(event, &cancelled.order_id, note).await;
         };
         match current.value.status {
             PaymentStatus::Pending => {
@@ -150,6 +184,47 @@ impl PaymentEvents {
             }
         }
         Ok(())
+    }
+
+    /// A cancellation before its order's `order.created`: kept, so that the payment
+    /// `order.created` makes is voided from the start and can never be paid.
+    async fn cancelled_first(
+        &self,
+        event: &Envelope,
+        order_id: &str,
+        note: &str,
+    ) -> Result<(), BoxError> {
+        if self.cancelled_before_created(order_id).await? {
+            // Kept already (a second cancellation, or this one again after its marker
+            // was pruned).
+            apply_once(self.0.outbox(), event, vec![], vec![]).await?;
+            return Ok(());
+        }
+        let seen = OrderSeen {
+            cancelled_first: Some(note.to_owned()),
+            at: OffsetDateTime::now_utc(),
+        };
+        match apply_once(
+            self.0.outbox(),
+            event,
+            vec![ORDERS_SEEN.insert(order_id, &seen)],
+            vec![],
+        )
+        .await
+        {
+            Ok(_) => Ok(()),
+            // order.created stored the payment meanwhile: void it the usual way.
+            Err(e) if e.is_duplicate_in(ORDERS_SEEN.name()) => Err(lost_race(order_id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether the order's cancellation came before its `order.created` and is kept.
+    async fn cancelled_before_created(&self, order_id: &str) -> Result<bool, BoxError> {
+        Ok(ORDERS_SEEN
+            .get(self.0.store(), order_id)
+            .await?
+            .is_some_and(|seen| seen.value.cancelled_first.is_some()))
     }
 
     /// Goods came back, so the money goes back.

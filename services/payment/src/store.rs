@@ -127,8 +127,27 @@ impl Payment {
 
 pub const PAYMENTS: Collection<Payment> = Collection::new("payments");
 
+/// An order this service has heard of, under the order's id: created (its payment
+/// exists), or cancelled before its `order.created` came (on another topic, so it may
+/// come much later). A cancellation that comes first is kept here rather than parked,
+/// and the payment `order.created` then makes starts voided. Both handlers insert this
+/// record, so of a creation and a cancellation that race, one insert loses and its
+/// handler runs again on what the other stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderSeen {
+    /// Why the order was cancelled, when the cancellation came first.
+    pub cancelled_first: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}
+
+pub const ORDERS_SEEN: Collection<OrderSeen> = Collection::new("orders_seen");
+
 /// The list is newest first by id (UUID v7), by owner; `order_id` (unique) finds one.
-pub const COLLECTIONS: &[CollectionSpec] = &[PAYMENTS.spec(&["order_id"], &[&["user_id"]])];
+pub const COLLECTIONS: &[CollectionSpec] = &[
+    PAYMENTS.spec(&["order_id"], &[&["user_id"]]),
+    ORDERS_SEEN.spec(&[], &[]),
+];
 
 #[cfg(test)]
 mod tests {

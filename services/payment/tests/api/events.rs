@@ -1,8 +1,10 @@
 use event_contracts::{CancelReason, Envelope, PaymentRefunded, ShipmentReturned};
+use service_kit::Settings;
 use test_support::eventually;
 
 use crate::helpers::{
-    DECLINED_CARD, PaymentSteps, order_cancelled, order_created, spawn_app, stock_reserved,
+    DECLINED_CARD, PaymentSteps, order_cancelled, order_created, spawn_app, spawn_app_with,
+    stock_reserved,
 };
 
 fn shipment_returned(order_id: &str, user_id: &str) -> Envelope {
@@ -96,6 +98,47 @@ async fn a_cancellation_that_overtakes_the_order_still_voids_the_payment() {
     app.publish(&[order_created("o1", "u1", 1999)]).await;
     let id = app.payment_id_of("o1").await;
     app.until_status(&id, "voided").await;
+}
+
+/// However late `order.created` comes after its cancellation, even long after the bus
+/// stopped waiting for it, the payment it creates is voided and cannot be paid.
+#[tokio::test]
+async fn a_cancellation_long_before_its_order_is_kept_and_voids_the_payment_when_it_comes() {
+    let app = spawn_app_with(Settings {
+        bus_early_wait_secs: 1,
+        bus_initial_backoff_ms: 10,
+        ..Settings::default()
+    })
+    .await;
+    app.publish(&[order_cancelled("o1", "u1", CancelReason::StockRejected)])
+        .await;
+    // Longer than the bus waits for an event that comes too early.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // What else may come for the order meanwhile waits for nothing either: its stock
+    // (reserved before the cancellation), and the cancellation once more.
+    app.publish(&[
+        stock_reserved("o1"),
+        order_cancelled("o1", "u1", CancelReason::StockRejected),
+    ])
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    app.publish(&[order_created("o1", "u1", 1999)]).await;
+
+    let id = app.payment_id_of("o1").await;
+    let payment = app.until_status(&id, "voided").await;
+    assert_eq!(
+        payment["history"].as_array().unwrap().last().unwrap()["note"],
+        "order cancelled: stock could not be reserved"
+    );
+    let pay = app.pay_as(&id, "u1").await;
+    assert_eq!(pay.status, 409, "{:?}", pay.body);
+    app.settle().await;
+    for topic in ["order.cancelled", "stock.reserved"] {
+        assert!(
+            app.parked(topic).await.is_empty(),
+            "{topic}: kept, not parked"
+        );
+    }
 }
 
 #[tokio::test]
