@@ -73,6 +73,7 @@ fn subscription(group: &str, handler: Arc<dyn EventHandler>, max_attempts: u32) 
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(50),
             early_wait: PATIENCE,
+            outage_wait: PATIENCE,
         },
         metrics: BusMetrics::unregistered(),
     }

@@ -2,7 +2,9 @@ use std::time::Duration;
 
 use event_contracts::Envelope;
 
-use crate::{BoxError, BusMetrics, EventHandler};
+use doc_store::StoreError;
+
+use crate::{BoxError, BusError, BusMetrics, EventHandler};
 
 /// A handler's answer for an event that arrived before one it follows (sent on another
 /// topic, or by a service that has not caught up). It is not a failure of the event:
@@ -25,6 +27,41 @@ pub fn too_early(why: impl Into<String>) -> BoxError {
     Box::new(TooEarly(why.into()))
 }
 
+/// A handler's answer when what it needs cannot be reached for now (a payment provider
+/// that times out, say): nothing is wrong with the event. Like an unavailable store or
+/// broker, it is retried for [`RetryPolicy::outage_wait`] without counting against
+/// `max_attempts`, so a short outage parks nothing.
+#[derive(Debug)]
+pub struct Outage(pub String);
+
+impl std::fmt::Display for Outage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Outage {}
+
+/// An [`Outage`] answer, boxed for a handler's `Err`.
+pub fn outage(why: impl Into<String>) -> BoxError {
+    Box::new(Outage(why.into()))
+}
+
+/// Whether a handler's error is an outage rather than something about the event: an
+/// [`Outage`], the store unavailable, or the broker unavailable. Those pass; an error
+/// that will repeat (a broken event, a bug) does not.
+pub fn is_outage(error: &BoxError) -> bool {
+    error.downcast_ref::<Outage>().is_some()
+        || matches!(
+            error.downcast_ref::<StoreError>(),
+            Some(StoreError::Unavailable(_))
+        )
+        || matches!(
+            error.downcast_ref::<BusError>(),
+            Some(BusError::Unavailable(_))
+        )
+}
+
 /// How a failing handler is retried before its event is parked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -35,6 +72,9 @@ pub struct RetryPolicy {
     /// How long an event the handler calls [`TooEarly`] keeps being retried, from its
     /// first attempt, before it is parked.
     pub early_wait: Duration,
+    /// How long an event keeps being retried through an outage (see [`is_outage`]),
+    /// from its first attempt, before those attempts count against `max_attempts`.
+    pub outage_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -44,6 +84,7 @@ impl Default for RetryPolicy {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
             early_wait: Duration::from_secs(120),
+            outage_wait: Duration::from_secs(600),
         }
     }
 }
@@ -93,7 +134,21 @@ pub async fn deliver_with_retry(
             }
             Err(error) => {
                 let early = error.downcast_ref::<TooEarly>().is_some();
-                let exhausted = if early {
+                let exhausted = if !early
+                    && is_outage(&error)
+                    && started.elapsed() < policy.outage_wait
+                {
+                    metrics.failed(&event.event_type);
+                    tracing::warn!(
+                        group,
+                        event_id = %event.id,
+                        event_type = %event.event_type,
+                        attempt,
+                        error = %error,
+                        "what the handler needs is unavailable; retrying without using up the attempts"
+                    );
+                    false
+                } else if early {
                     metrics.early(&event.event_type);
                     tracing::info!(
                         group,
@@ -147,6 +202,7 @@ mod tests {
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(700),
             early_wait: Duration::ZERO,
+            outage_wait: Duration::ZERO,
         };
         let waits: Vec<_> = (1..=5).map(|a| policy.backoff(a).as_millis()).collect();
         assert_eq!(waits, [100, 200, 400, 700, 700]);
@@ -168,6 +224,7 @@ mod tests {
             initial_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(40),
             early_wait: Duration::from_millis(400),
+            outage_wait: Duration::from_millis(400),
         }
     }
 
@@ -224,6 +281,58 @@ mod tests {
             waited >= Duration::from_millis(400) && waited < Duration::from_millis(1400),
             "parked after the early wait, not long after: {waited:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_short_outage_of_the_store_the_broker_or_a_provider_parks_nothing() {
+        let mut answers: Vec<Option<BoxError>> = Vec::new();
+        for _ in 0..3 {
+            answers.push(Some(Box::new(StoreError::Unavailable(
+                "primary stepped down".into(),
+            ))));
+            answers.push(Some(Box::new(BusError::Unavailable(
+                "broker unreachable".into(),
+            ))));
+            answers.push(Some(outage("the provider did not answer in time")));
+        }
+        answers.push(None);
+        let delivered = deliver(scripted(answers)).await;
+        // Nine failed attempts, against a policy that parks after two failures.
+        assert_eq!(delivered, Delivered::Handled { attempts: 10 });
+    }
+
+    #[tokio::test]
+    async fn an_outage_longer_than_the_outage_wait_counts_and_parks() {
+        let handler = scripted(
+            (0..1000)
+                .map(|_| Some(Box::new(StoreError::Unavailable("down".into())) as BoxError))
+                .collect(),
+        );
+        let started = tokio::time::Instant::now();
+        let Delivered::Exhausted { attempts, .. } = deliver(handler).await else {
+            panic!("an endless outage is parked in the end");
+        };
+        assert!(attempts > 2, "retried past max_attempts: {attempts}");
+        assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+
+    #[tokio::test]
+    async fn errors_that_will_repeat_are_not_outages() {
+        let handler = scripted(
+            (0..10)
+                .map(|_| {
+                    Some(Box::new(StoreError::Corrupt {
+                        collection: "c".into(),
+                        id: "i".into(),
+                        reason: "not JSON".into(),
+                    }) as BoxError)
+                })
+                .collect(),
+        );
+        let Delivered::Exhausted { attempts, .. } = deliver(handler).await else {
+            panic!("parked");
+        };
+        assert_eq!(attempts, 2);
     }
 
     #[tokio::test]

@@ -23,7 +23,9 @@ mod outbox;
 mod port;
 
 pub use conflict::{ConflictRetry, LostRace, retry_on_conflict};
-pub use delivery::{Delivered, RetryPolicy, TooEarly, deliver_with_retry, too_early};
+pub use delivery::{
+    Delivered, Outage, RetryPolicy, TooEarly, deliver_with_retry, is_outage, outage, too_early,
+};
 pub use history::{HistoryPruner, Pruned, Retention, WatchedTopics};
 pub use idempotency::{
     Applied, PROCESSED_EVENTS, PROCESSED_EVENTS_SPEC, apply_once, prune_processed_events,

@@ -210,6 +210,7 @@ fn subscription(group: &str, handler: Arc<dyn EventHandler>, max_attempts: u32) 
             initial_backoff: Duration::from_millis(1),
             max_backoff: Duration::from_millis(5),
             early_wait: Duration::from_secs(5),
+            outage_wait: Duration::from_secs(5),
         },
         metrics: BusMetrics::unregistered(),
     }

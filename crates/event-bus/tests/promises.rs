@@ -49,6 +49,7 @@ fn fast_retry(max_attempts: u32) -> RetryPolicy {
         initial_backoff: Duration::from_millis(5),
         max_backoff: Duration::from_millis(20),
         early_wait: Duration::from_secs(5),
+        outage_wait: Duration::from_secs(5),
     }
 }
 

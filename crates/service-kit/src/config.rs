@@ -79,6 +79,10 @@ pub struct Settings {
     /// How long an event that arrived before the one it follows is retried before it is
     /// parked (an outage can hold one topic back for that long).
     pub bus_early_wait_secs: u64,
+    /// How long an event is retried through an outage (its store or broker
+    /// unavailable, a provider not answering) before those attempts count towards
+    /// parking it.
+    pub bus_outage_wait_secs: u64,
     /// How long a consumer keeps the marker of an event it applied, which is how long a
     /// redelivery of the event is still refused. Longer than `event_log_retention_secs`.
     pub processed_events_retention_secs: u64,
@@ -146,6 +150,7 @@ impl Default for Settings {
             bus_max_attempts: 8,
             bus_initial_backoff_ms: 100,
             bus_early_wait_secs: 120,
+            bus_outage_wait_secs: 600,
             // A week of markers against a day of log: a marker outlives by six days any
             // redelivery the log can make.
             processed_events_retention_secs: 7 * 24 * 60 * 60,
@@ -347,6 +352,7 @@ impl Settings {
             initial_backoff: Duration::from_millis(self.bus_initial_backoff_ms),
             max_backoff: Duration::from_secs(5),
             early_wait: Duration::from_secs(self.bus_early_wait_secs),
+            outage_wait: Duration::from_secs(self.bus_outage_wait_secs),
         }
     }
 

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use crate::{
     domain::{PaymentStatus, Step},
     payments::{PaymentError, Payments},
+    provider::ProviderError,
     store::{ORDERS_SEEN, OrderSeen, PAYMENTS, Payment},
 };
 
@@ -65,6 +66,11 @@ fn lost_race(order_id: &str) -> BoxError {
 fn boxed(e: PaymentError) -> BoxError {
     match e {
         PaymentError::Store(e) => Box::new(e),
+        // A provider that does not answer is an outage: retried, not parked, for as long
+        // as the bus waits out outages.
+        PaymentError::Provider(e @ (ProviderError::Timeout | ProviderError::Unavailable(_))) => {
+            event_bus::outage(e.to_string())
+        }
         other => Box::new(other),
     }
 }

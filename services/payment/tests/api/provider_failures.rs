@@ -138,3 +138,56 @@ async fn a_cancellation_during_a_charge_waits_for_it_and_then_refunds_it() {
     assert_eq!(app.wait_for_events("payment.refunded", 1).await.len(), 1);
     assert_eq!(app.published("payment.completed").len(), 1);
 }
+
+/// A provider outage is not something wrong with the cancellation: its refund is retried
+/// past the bus's attempts until the provider is back, and nothing is parked.
+#[tokio::test]
+async fn a_refund_through_a_provider_outage_is_made_once_the_provider_is_back() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(approved("ch_1"))
+        .mount(&server)
+        .await;
+    // Down for more tries than the bus makes before it parks a failing event.
+    Mock::given(method("POST"))
+        .and(path("/refunds"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(5)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/refunds"))
+        .respond_with(refunded("re_1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let settings = Settings::from_pairs([
+        ("payment_provider", "http"),
+        ("payment_provider_url", server.uri().as_str()),
+        ("payment_provider_timeout_ms", "2000"),
+        ("bus_max_attempts", "2"),
+        ("bus_initial_backoff_ms", "10"),
+    ])
+    .unwrap();
+    let app = spawn_app_with(settings).await;
+    let id = app.paid("o1", "u1").await;
+
+    app.publish(&[order_cancelled("o1", "u1", CancelReason::CustomerRequest)])
+        .await;
+    let payment = app.until_status(&id, "refunded").await;
+    assert_eq!(payment["refund_reference"], "re_1");
+    let refund_requests = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/refunds")
+        .count();
+    assert_eq!(
+        refund_requests, 6,
+        "five refused while down, then the refund"
+    );
+    assert!(app.parked("order.cancelled").await.is_empty());
+}
