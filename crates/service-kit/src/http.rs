@@ -48,12 +48,14 @@ pub(crate) fn service_router(
             "/openapi.json",
             get(move || std::future::ready(Json(openapi.clone()))),
         );
+    // The ops routes sit outside the edge layers: an orchestrator's probe is no request
+    // to trace, and a /readyz answering 503 while consumers join is no error to log.
     with_edge_layers(
-        api.merge(ops)
-            .fallback(not_found_fallback)
-            .method_not_allowed_fallback(method_not_allowed_fallback)
-            .layer(middleware::from_fn_with_state(http_metrics, metrics::track)),
+        api.fallback(not_found_fallback)
+            .method_not_allowed_fallback(method_not_allowed_fallback),
     )
+    .merge(ops)
+    .layer(middleware::from_fn_with_state(http_metrics, metrics::track))
 }
 
 /// The layers every HTTP edge has, the gateway's included.
