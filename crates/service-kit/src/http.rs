@@ -9,7 +9,7 @@ use axum::{
     extract::DefaultBodyLimit,
     http::{HeaderName, Request},
     middleware,
-    response::IntoResponse,
+    response::{IntoResponse, Response},
     routing::get,
 };
 use prometheus::Registry;
@@ -50,6 +50,10 @@ pub(crate) fn service_router(
         );
     // The ops routes sit outside the edge layers: an orchestrator's probe is no request
     // to trace, and a /readyz answering 503 while consumers join is no error to log.
+    // They keep the error shape for a wrong method and a 500 for a panic.
+    let ops = ops
+        .method_not_allowed_fallback(method_not_allowed_fallback)
+        .layer(catch_panics());
     with_edge_layers(
         api.fallback(not_found_fallback)
             .method_not_allowed_fallback(method_not_allowed_fallback),
@@ -58,15 +62,19 @@ pub(crate) fn service_router(
     .layer(middleware::from_fn_with_state(http_metrics, metrics::track))
 }
 
+/// A panicking handler answers 500 in the error shape instead of dropping the
+/// connection.
+fn catch_panics() -> CatchPanicLayer<fn(Box<dyn std::any::Any + Send>) -> Response> {
+    CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+        ApiError::internal("handler panicked").into_response()
+    })
+}
+
 /// The layers every HTTP edge has, the gateway's included.
 pub fn with_edge_layers(router: Router) -> Router {
     router
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                ApiError::internal("handler panicked").into_response()
-            },
-        ))
+        .layer(catch_panics())
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {

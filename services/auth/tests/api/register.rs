@@ -123,4 +123,7 @@ async fn an_unknown_route_is_a_404_in_the_error_shape() {
         .send(&app.router)
         .await;
     wrong_method.assert_error(405, "method_not_allowed");
+    // The probes, outside the edge layers, keep the same shape.
+    let wrong_method_on_a_probe = call(Method::POST, "/readyz").send(&app.router).await;
+    wrong_method_on_a_probe.assert_error(405, "method_not_allowed");
 }
