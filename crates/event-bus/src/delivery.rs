@@ -69,8 +69,8 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
-    /// How long an event the handler calls [`TooEarly`] keeps being retried, from its
-    /// first attempt, before it is parked.
+    /// How long an event the handler calls [`TooEarly`] keeps being retried, from the
+    /// first such answer, before it is parked.
     pub early_wait: Duration,
     /// How long an event keeps being retried through an outage (see [`is_outage`]),
     /// from its first attempt, before those attempts count against `max_attempts`.
@@ -123,6 +123,9 @@ pub async fn deliver_with_retry(
     metrics: &BusMetrics,
 ) -> Delivered {
     let started = tokio::time::Instant::now();
+    // The early wait runs from the first "too early" answer: time spent waiting out an
+    // outage (which likely held back the other topic too) does not use it up.
+    let mut early_since = None;
     let mut attempt = 0;
     let mut failures = 0;
     loop {
@@ -158,7 +161,10 @@ pub async fn deliver_with_retry(
                         why = %error,
                         "event arrived before the one it follows; retrying"
                     );
-                    started.elapsed() >= policy.early_wait
+                    early_since
+                        .get_or_insert_with(tokio::time::Instant::now)
+                        .elapsed()
+                        >= policy.early_wait
                 } else {
                     metrics.failed(&event.event_type);
                     failures += 1;
@@ -314,6 +320,32 @@ mod tests {
         };
         assert!(attempts > 2, "retried past max_attempts: {attempts}");
         assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+
+    #[tokio::test]
+    async fn an_outage_does_not_use_up_the_wait_for_an_event_that_came_too_early() {
+        // An outage longer than the early wait, then the event it held back is late.
+        let mut answers: Vec<Option<BoxError>> = (0..30)
+            .map(|_| Some(Box::new(StoreError::Unavailable("down".into())) as BoxError))
+            .collect();
+        answers.push(Some(too_early("its order.created is on its way")));
+        answers.push(None);
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(20),
+            max_backoff: Duration::from_millis(20),
+            early_wait: Duration::from_millis(300),
+            outage_wait: Duration::from_secs(60),
+        };
+        let delivered = deliver_with_retry(
+            scripted(answers).as_ref(),
+            &an_event(),
+            "g",
+            &policy,
+            &BusMetrics::unregistered(),
+        )
+        .await;
+        assert_eq!(delivered, Delivered::Handled { attempts: 32 });
     }
 
     #[tokio::test]
