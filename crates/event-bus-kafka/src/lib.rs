@@ -55,32 +55,39 @@ pub struct KafkaConfig {
 pub struct KafkaBus {
     config: Arc<KafkaConfig>,
     producer: FutureProducer,
-    /// Every consumer this bus started, by `group/topic`, and whether it holds
-    /// partitions now: a service is not ready while one does not.
+    /// Every consumer this bus started, by `group/topic`, and whether it consumes: a
+    /// service is not ready while one does not.
     consumers: Arc<Mutex<Vec<Started>>>,
 }
 
-/// A consumer's `group/topic`, and whether it holds partitions now.
+/// A consumer's `group/topic`, and whether it consumes now.
 type Started = (String, Arc<AtomicBool>);
 
-/// Tells whether a consumer holds partitions of its topic: set when its group assigns
-/// it some, cleared when they are revoked (a rebalance, or a session the broker ended).
-/// librdkafka calls this from the consumer's own poll, which `consume` runs.
+/// Tells whether a consumer has joined its group: set at its first assignment, even of
+/// no partitions (a replica beyond the topic's partition count stands by, ready to take
+/// over). A later rebalance does not clear it, so replicas do not flap out of service
+/// while their group rebalances; the consumer's task ending does. librdkafka calls this
+/// from the consumer's own poll, which `consume` runs.
 struct Assignment {
-    holds: Arc<AtomicBool>,
+    joined: Arc<AtomicBool>,
 }
 
 impl ClientContext for Assignment {}
 
 impl ConsumerContext for Assignment {
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        match rebalance {
-            Rebalance::Assign(partitions) => {
-                self.holds.store(partitions.count() > 0, Ordering::Release);
-            }
-            Rebalance::Revoke(_) => self.holds.store(false, Ordering::Release),
-            Rebalance::Error(_) => {}
+        if let Rebalance::Assign(_) = rebalance {
+            self.joined.store(true, Ordering::Release);
         }
+    }
+}
+
+/// Marks a consumer as no longer consuming when its task ends, by shutdown or panic.
+struct Consuming(Arc<AtomicBool>);
+
+impl Drop for Consuming {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -365,23 +372,33 @@ impl EventBus for KafkaBus {
                 // dead member's session to expire, and no rebalance.
                 config.set("group.instance.id", instance);
             }
-            let holds = Arc::new(AtomicBool::new(false));
+            // The consumer polls only between events, and one event may be retried
+            // through a whole early or outage wait: librdkafka must not take it for a
+            // dead member (and rebalance its group) meanwhile.
+            let retry = &subscription.retry;
+            let longest_handling = retry.early_wait.max(retry.outage_wait)
+                + retry.max_backoff * retry.max_attempts
+                + Duration::from_secs(60);
+            let max_poll_interval = longest_handling.as_millis().clamp(300_000, 86_400_000);
+            config.set("max.poll.interval.ms", max_poll_interval.to_string());
+            let joined = Arc::new(AtomicBool::new(false));
             let consumer: StreamConsumer<Assignment> = config
                 .create_with_context(Assignment {
-                    holds: holds.clone(),
+                    joined: joined.clone(),
                 })
                 .map_err(unavailable)?;
             consumer.subscribe(&[topic]).map_err(unavailable)?;
             self.consumers
                 .lock()
                 .expect("no holder of this lock panics")
-                .push((format!("{}/{topic}", subscription.group), holds));
+                .push((format!("{}/{topic}", subscription.group), joined.clone()));
             workers.push(tokio::spawn(consume(
                 self.clone(),
                 consumer,
                 subscription.clone(),
                 topic.clone(),
                 shutdown.clone(),
+                Consuming(joined),
             )));
         }
         Ok(tokio::spawn(async move {
@@ -398,7 +415,7 @@ impl EventBus for KafkaBus {
             .lock()
             .expect("no holder of this lock panics")
             .iter()
-            .filter(|(_, holds)| !holds.load(Ordering::Acquire))
+            .filter(|(_, joined)| !joined.load(Ordering::Acquire))
             .map(|(name, _)| name.clone())
             .collect()
     }
@@ -437,6 +454,7 @@ async fn consume(
     subscription: Subscription,
     topic: String,
     shutdown: CancellationToken,
+    _consuming: Consuming,
 ) {
     let Subscription {
         group,

@@ -28,10 +28,10 @@ async fn broker() -> Option<Arc<dyn EventBus>> {
 
 event_bus::bus_conformance_suite!(broker);
 
-/// A service is ready only once its consumers hold their partitions: until the group
-/// assigns them, events published meanwhile wait for the group to settle.
+/// A service is ready only once its consumers have joined their groups (until then,
+/// events published meanwhile wait for the group to settle), and not once one stopped.
 #[tokio::test]
-async fn a_consumer_waits_until_its_group_assigns_it_partitions() {
+async fn a_consumer_is_waited_for_until_it_joins_its_group_and_once_it_stops() {
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
     use event_bus::{BusMetrics, RetryPolicy, Subscription, handler_fn};
@@ -69,6 +69,8 @@ async fn a_consumer_waits_until_its_group_assigns_it_partitions() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A consumer whose task has ended consumes nothing: not ready again.
     shutdown.cancel();
     consuming.await.unwrap();
+    assert_eq!(bus.consumers_waiting(), [format!("{group}/{topic}")]);
 }

@@ -79,10 +79,10 @@ pub trait EventBus: Send + Sync + 'static {
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError>;
 
-    /// The consumers this bus started that hold none of their topic's partitions (not
-    /// yet, or no longer), by name. A service is not ready while one does not: events
-    /// published meanwhile would wait for the group to settle. A transport without
-    /// partitions has none.
+    /// The consumers this bus started that do not consume: not yet joined to their
+    /// group (their first assignment), or whose task has ended. A service is not ready
+    /// while one does not: events published meanwhile would wait for the group to
+    /// settle, or for ever. A transport without groups has none.
     fn consumers_waiting(&self) -> Vec<String> {
         Vec::new()
     }

@@ -26,7 +26,8 @@ impl ReadinessCheck for StoreReady {
     }
 }
 
-/// Ready once every consumer of the service's bus holds its partitions.
+/// Ready once every consumer of the service's bus has joined its group, and while none
+/// has stopped.
 pub struct ConsumersReady(pub Arc<dyn EventBus>);
 
 #[async_trait]
