@@ -1,8 +1,7 @@
 use std::time::Duration;
 
-use event_contracts::Envelope;
-
 use doc_store::StoreError;
+use event_contracts::Envelope;
 
 use crate::{BoxError, BusError, BusMetrics, EventHandler};
 
@@ -11,16 +10,9 @@ use crate::{BoxError, BusError, BusMetrics, EventHandler};
 /// the bus keeps retrying it for [`RetryPolicy::early_wait`] instead of counting it
 /// against `max_attempts`, so that an outage of the broker or of a service (which
 /// delays one topic and not another) does not park events that only had to wait.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct TooEarly(pub String);
-
-impl std::fmt::Display for TooEarly {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TooEarly {}
 
 /// A [`TooEarly`] answer, boxed for a handler's `Err`.
 pub fn too_early(why: impl Into<String>) -> BoxError {
@@ -31,16 +23,9 @@ pub fn too_early(why: impl Into<String>) -> BoxError {
 /// that times out, say): nothing is wrong with the event. Like an unavailable store or
 /// broker, it is retried for [`RetryPolicy::outage_wait`] without counting against
 /// `max_attempts`, so a short outage parks nothing.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Outage(pub String);
-
-impl std::fmt::Display for Outage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Outage {}
 
 /// An [`Outage`] answer, boxed for a handler's `Err`.
 pub fn outage(why: impl Into<String>) -> BoxError {
