@@ -16,7 +16,10 @@ use futures::TryStreamExt;
 use mongodb::{
     Client, ClientSession, Database, IndexModel,
     bson::{Bson, Document, doc},
-    error::{Error as MongoError, ErrorKind, TRANSIENT_TRANSACTION_ERROR, WriteFailure},
+    error::{
+        Error as MongoError, ErrorKind, RETRYABLE_WRITE_ERROR, TRANSIENT_TRANSACTION_ERROR,
+        UNKNOWN_TRANSACTION_COMMIT_RESULT, WriteFailure,
+    },
     options::{ClientOptions, IndexOptions, ReadConcern, WriteConcern},
 };
 
@@ -38,6 +41,54 @@ pub struct MongoStore {
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
+}
+
+/// A body MongoDB cannot hold (a number beyond BSON's range, say): trying again
+/// changes nothing.
+fn rejected(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Rejected(e.to_string())
+}
+
+/// Server codes of a condition that passes: a primary stepping down or shutting down, a
+/// node recovering, a host or the network unreachable, a time limit or write concern not
+/// met yet (MongoDB's own retryable read and write codes, plus 64 and 50).
+const PASSING_CODES: &[i32] = &[
+    6, 7, 50, 64, 89, 91, 134, 189, 262, 9001, 10058, 10107, 11600, 11602, 13435, 13436,
+];
+
+/// What the port makes of a driver error. Only a condition that passes is `Unavailable`,
+/// which the bus retries as an outage without parking: no server reachable, a network
+/// error, a primary stepping down, a write concern not met, what the driver labels
+/// retryable. Anything else (a document too large, a command the server refuses) will
+/// happen again on every try, so it is `Rejected`, and the bus parks its event after
+/// its attempts.
+fn driver(e: MongoError) -> StoreError {
+    let code = match e.kind.as_ref() {
+        ErrorKind::Command(c) => Some(c.code),
+        ErrorKind::Write(WriteFailure::WriteError(w)) => Some(w.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(w)) => Some(w.code),
+        _ => None,
+    };
+    let passes = matches!(
+        e.kind.as_ref(),
+        ErrorKind::Io(_)
+            | ErrorKind::ServerSelection { .. }
+            | ErrorKind::ConnectionPoolCleared { .. }
+            | ErrorKind::DnsResolve { .. }
+            | ErrorKind::Write(WriteFailure::WriteConcernError(_))
+    ) || [
+        TRANSIENT_TRANSACTION_ERROR,
+        RETRYABLE_WRITE_ERROR,
+        UNKNOWN_TRANSACTION_COMMIT_RESULT,
+    ]
+    .iter()
+    .any(|label| e.contains_label(label))
+        || code.is_some_and(|c| PASSING_CODES.contains(&c));
+    if passes {
+        StoreError::Unavailable(e.to_string())
+    } else {
+        StoreError::Rejected(e.to_string())
+    }
 }
 
 const DUPLICATE_KEY: i32 = 11000;
@@ -74,12 +125,12 @@ impl MongoStore {
 
 /// A port body as stored: the body's fields plus `_id` and `_v`.
 fn to_stored(id: &str, version: u64, body: &serde_json::Value) -> Result<Document, StoreError> {
-    let mut stored = match Bson::try_from(body.clone()).map_err(unavailable)? {
+    let mut stored = match Bson::try_from(body.clone()).map_err(rejected)? {
         Bson::Document(d) => d,
         other => doc! { "value": other },
     };
     stored.insert("_id", id);
-    stored.insert("_v", i64::try_from(version).map_err(unavailable)?);
+    stored.insert("_v", i64::try_from(version).map_err(rejected)?);
     Ok(stored)
 }
 
@@ -127,7 +178,7 @@ fn filter_of(query: &Query) -> Result<Document, StoreError> {
     for f in &query.filters {
         let clause = match f {
             Filter::Eq(field, value) => {
-                doc! { field: { "$eq": Bson::try_from(value.clone()).map_err(unavailable)? } }
+                doc! { field: { "$eq": Bson::try_from(value.clone()).map_err(rejected)? } }
             }
             Filter::Contains(field, text) => {
                 doc! { field: { "$regex": escape_regex(text), "$options": "i" } }
@@ -166,7 +217,7 @@ fn after_filter(query: &Query) -> Result<Option<Document>, StoreError> {
                 "a cursor's value is a plain value".into(),
             ));
         }
-        plain => Bson::try_from(plain.clone()).map_err(unavailable)?,
+        plain => Bson::try_from(plain.clone()).map_err(rejected)?,
     };
     let mut ways = Vec::new();
     if value == Bson::Null {
@@ -296,7 +347,7 @@ impl DocumentStore for MongoStore {
                 Ok(()) => {}
                 Err(e) if matches!(e.kind.as_ref(), ErrorKind::Command(c) if c.code == NAMESPACE_EXISTS) =>
                     {}
-                Err(e) => return Err(unavailable(e)),
+                Err(e) => return Err(driver(e)),
             }
             let collection = self.collection(spec.name);
             for field in spec.unique {
@@ -314,7 +365,7 @@ impl DocumentStore for MongoStore {
                             .build(),
                     )
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(driver)?;
             }
             for fields in spec.indexed {
                 if let [field] = fields
@@ -333,7 +384,7 @@ impl DocumentStore for MongoStore {
                 collection
                     .create_index(IndexModel::builder().keys(keys).build())
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(driver)?;
             }
         }
         Ok(())
@@ -343,7 +394,7 @@ impl DocumentStore for MongoStore {
         self.collection(collection)
             .find_one(doc! { "_id": id })
             .await
-            .map_err(unavailable)?
+            .map_err(driver)?
             .map(|d| from_stored(collection, d))
             .transpose()
     }
@@ -372,10 +423,10 @@ impl DocumentStore for MongoStore {
         }
         let items = find
             .await
-            .map_err(unavailable)?
+            .map_err(driver)?
             .try_collect::<Vec<Document>>()
             .await
-            .map_err(unavailable)?
+            .map_err(driver)?
             .into_iter()
             .map(|d| from_stored(collection, d))
             .collect::<Result<_, _>>()?;
@@ -386,7 +437,7 @@ impl DocumentStore for MongoStore {
         self.collection(collection)
             .count_documents(filter_of(query)?)
             .await
-            .map_err(unavailable)
+            .map_err(driver)
     }
 
     async fn commit(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -396,7 +447,7 @@ impl DocumentStore for MongoStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut session = self.client.start_session().await.map_err(unavailable)?;
+            let mut session = self.client.start_session().await.map_err(driver)?;
             // Snapshot reads: the transaction's guards all see one point in time; and
             // a majority commit, as for single writes.
             session
@@ -404,7 +455,7 @@ impl DocumentStore for MongoStore {
                 .read_concern(ReadConcern::snapshot())
                 .write_concern(WriteConcern::majority())
                 .await
-                .map_err(unavailable)?;
+                .map_err(driver)?;
             let mut failure = None;
             for write in &writes {
                 if let Err(f) = self.apply(&mut session, write).await {
@@ -439,7 +490,7 @@ impl DocumentStore for MongoStore {
                     };
                     return Err(StoreError::VersionConflict { collection, id });
                 }
-                Err(Failure::Mongo(e)) => return Err(unavailable(e)),
+                Err(Failure::Mongo(e)) => return Err(driver(e)),
             }
         }
     }
@@ -449,7 +500,7 @@ impl DocumentStore for MongoStore {
             .run_command(doc! { "ping": 1 })
             .await
             .map(drop)
-            .map_err(unavailable)
+            .map_err(driver)
     }
 }
 
@@ -494,6 +545,23 @@ mod tests {
         assert_eq!(
             after_filter(&by_id).unwrap().unwrap(),
             doc! { "_id": { "$gt": "o7" } }
+        );
+    }
+
+    #[test]
+    fn only_errors_that_pass_are_unavailable() {
+        let io = MongoError::from(ErrorKind::Io(std::sync::Arc::new(
+            std::io::ErrorKind::ConnectionReset.into(),
+        )));
+        assert!(matches!(driver(io), StoreError::Unavailable(_)));
+        // A server that will never do what is asked is refused, not waited for.
+        let refused = MongoError::from(ErrorKind::SessionsNotSupported);
+        assert!(matches!(driver(refused), StoreError::Rejected(_)));
+        // A version beyond BSON's integers is refused, not waited for.
+        let too_big = to_stored("id", u64::MAX, &serde_json::json!({"n": 1}));
+        assert!(
+            matches!(too_big, Err(StoreError::Rejected(_))),
+            "{too_big:?}"
         );
     }
 
