@@ -122,21 +122,9 @@ pub async fn deliver_with_retry(
             }
             Err(error) => {
                 let early = error.downcast_ref::<TooEarly>().is_some();
-                let exhausted = if !early
-                    && is_outage(&error)
-                    && started.elapsed() < policy.outage_wait
-                {
-                    metrics.failed(&event.event_type);
-                    tracing::warn!(
-                        group,
-                        event_id = %event.id,
-                        event_type = %event.event_type,
-                        attempt,
-                        error = %error,
-                        "what the handler needs is unavailable; retrying without using up the attempts"
-                    );
-                    false
-                } else if early {
+                // An outage is retried without using up the attempts, for a while.
+                let outage = !early && is_outage(&error) && started.elapsed() < policy.outage_wait;
+                let exhausted = if early {
                     metrics.early(&event.event_type);
                     tracing::info!(
                         group,
@@ -152,16 +140,19 @@ pub async fn deliver_with_retry(
                         >= policy.early_wait
                 } else {
                     metrics.failed(&event.event_type);
-                    failures += 1;
+                    if !outage {
+                        failures += 1;
+                    }
                     tracing::warn!(
                         group,
                         event_id = %event.id,
                         event_type = %event.event_type,
                         attempt,
+                        outage,
                         error = %error,
                         "event handler failed"
                     );
-                    failures >= policy.max_attempts.max(1)
+                    !outage && failures >= policy.max_attempts.max(1)
                 };
                 if exhausted {
                     return Delivered::Exhausted {

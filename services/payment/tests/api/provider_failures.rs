@@ -17,13 +17,23 @@ use crate::helpers::{
 };
 
 async fn app_with_provider(server: &MockServer, timeout_ms: &str) -> TestService {
-    let settings = Settings::from_pairs([
+    app_with_provider_and(server, timeout_ms, &[]).await
+}
+
+/// The service on `server`'s provider, with `more` settings.
+async fn app_with_provider_and(
+    server: &MockServer,
+    timeout_ms: &str,
+    more: &[(&str, &str)],
+) -> TestService {
+    let uri = server.uri();
+    let mut pairs = vec![
         ("payment_provider", "http"),
-        ("payment_provider_url", server.uri().as_str()),
+        ("payment_provider_url", uri.as_str()),
         ("payment_provider_timeout_ms", timeout_ms),
-    ])
-    .unwrap();
-    spawn_app_with(settings).await
+    ];
+    pairs.extend_from_slice(more);
+    spawn_app_with(Settings::from_pairs(pairs).unwrap()).await
 }
 
 #[tokio::test]
@@ -163,15 +173,12 @@ async fn a_refund_through_a_provider_outage_is_made_once_the_provider_is_back() 
         .expect(1)
         .mount(&server)
         .await;
-    let settings = Settings::from_pairs([
-        ("payment_provider", "http"),
-        ("payment_provider_url", server.uri().as_str()),
-        ("payment_provider_timeout_ms", "2000"),
-        ("bus_max_attempts", "2"),
-        ("bus_initial_backoff_ms", "10"),
-    ])
-    .unwrap();
-    let app = spawn_app_with(settings).await;
+    let app = app_with_provider_and(
+        &server,
+        "2000",
+        &[("bus_max_attempts", "2"), ("bus_initial_backoff_ms", "10")],
+    )
+    .await;
     let id = app.paid("o1", "u1").await;
 
     app.publish(&[order_cancelled("o1", "u1", CancelReason::CustomerRequest)])
