@@ -117,6 +117,9 @@ pub struct Settings {
     pub payment_provider: String,
     pub payment_provider_url: Option<String>,
     pub payment_provider_timeout_ms: u64,
+    /// How often the payment service asks the provider again for the reversals it
+    /// owes (charges whose outcome it never learnt, for cancelled orders).
+    pub payment_reconcile_interval_ms: u64,
     /// Where the notification service's webhook channel posts; unset disables it.
     pub notification_webhook_url: Option<String>,
     /// How hard a notification is delivered: attempts, then a backoff that doubles from
@@ -169,6 +172,7 @@ impl Default for Settings {
             payment_provider: "simulated".into(),
             payment_provider_url: None,
             payment_provider_timeout_ms: 5_000,
+            payment_reconcile_interval_ms: 5_000,
             notification_webhook_url: None,
             // Eight attempts spread over about two minutes (1 s, 2 s, ... 64 s between
             // them): long enough to ride out a receiver's restart, short enough that a
@@ -278,6 +282,11 @@ impl Settings {
                     "payment_provider must be `simulated` or `http`, not `{other}`"
                 )));
             }
+        }
+        if self.payment_reconcile_interval_ms == 0 {
+            return Err(ConfigError(
+                "payment_reconcile_interval_ms must be at least 1".into(),
+            ));
         }
         if self.rate_limit_login_per_minute == 0 || self.rate_limit_register_per_minute == 0 {
             return Err(ConfigError(

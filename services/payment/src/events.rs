@@ -153,8 +153,9 @@ impl PaymentEvents {
         Ok(())
     }
 
-    /// A cancelled order is not paid for: a pending payment is voided, and a completed
-    /// one refunded (the customer was charged for an order that will not ship).
+    /// A cancelled order is not paid for: a pending payment is voided (through a
+    /// reversal at the provider when a charge's outcome is unknown), and a completed one
+    /// refunded (the customer was charged for an order that will not ship).
     async fn order_cancelled(
         &self,
         event: &Envelope,
@@ -170,11 +171,7 @@ impl PaymentEvents {
         };
         match current.value.status {
             PaymentStatus::Pending => {
-                let next = current.value.after(
-                    Step::Void,
-                    Some(note.to_owned()),
-                    OffsetDateTime::now_utc(),
-                )?;
+                let next = current.value.voided(note, OffsetDateTime::now_utc())?;
                 apply_once(
                     self.0.outbox(),
                     event,
@@ -182,6 +179,12 @@ impl PaymentEvents {
                     vec![],
                 )
                 .await?;
+                // Owed and stored; asked for now, and by the reconciler until it is taken.
+                if next.reversing
+                    && let Err(e) = self.0.reverse(&current.id).await
+                {
+                    tracing::warn!(payment_id = %current.id, error = %e, "the provider did not take a reversal yet; the reconciler asks again");
+                }
             }
             PaymentStatus::Completed => self.refund(event, &current, note).await?,
             // Failed, voided or refunded: nothing left to give back.

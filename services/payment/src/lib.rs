@@ -36,6 +36,12 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
         let charge_lease =
             Duration::from_millis(ctx.settings.payment_provider_timeout_ms) + CHARGE_LEASE_MARGIN;
         let payments = payments::Payments::new(runtime.outbox().clone(), provider, charge_lease);
+        let reconcile_every = Duration::from_millis(ctx.settings.payment_reconcile_interval_ms);
+        runtime.track(
+            payments
+                .clone()
+                .spawn_reconciler(reconcile_every, ctx.shutdown.clone()),
+        );
         runtime
             .consume(
                 events::TOPICS,

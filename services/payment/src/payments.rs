@@ -6,6 +6,12 @@
 //! version-guarded write (`charge_attempt`), so of two concurrent attempts only one asks
 //! the provider; and the payment id is the provider's idempotency key, so asking again
 //! after a timeout or a crash cannot take the money a second time.
+//!
+//! A charge the provider gave no answer to is of unknown outcome, and stays on the
+//! payment until an answer settles it: the customer paying again (the same key, so the
+//! provider answers what it did the first time), or, once the order is cancelled, a
+//! reversal at the provider by that key. The reversal is stored before it is asked for
+//! and asked again by [`Payments::reconcile`] until the provider takes it.
 
 use std::{sync::Arc, time::Duration};
 
@@ -14,11 +20,14 @@ use event_bus::{ConflictRetry, LostRace, Outbox};
 use event_contracts::{Envelope, PaymentCompleted, PaymentFailed, PaymentRefunded};
 use service_kit::{ApiError, ErrorCode};
 use time::OffsetDateTime;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     domain::{CardNumber, PaymentStatus, Step, TransitionError},
     provider::{
         ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, RefundOutcome, RefundRequest,
+        ReversalOutcome, ReversalRequest,
     },
     store::{ChargeAttempt, PAYMENTS, Payment},
 };
@@ -30,6 +39,8 @@ const WRITE_RETRY: ConflictRetry = ConflictRetry {
 };
 /// How often a handler looks again while a charge is in flight.
 const IN_FLIGHT_POLL: Duration = Duration::from_millis(50);
+/// How many owed reversals the reconciler asks for in one round.
+const RECONCILE_BATCH: u64 = 100;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -39,6 +50,11 @@ pub enum PaymentError {
     Busy,
     #[error("the payment changed while the provider was charging it; reload it")]
     Superseded,
+    #[error(
+        "the order was cancelled while a charge's outcome was unknown; the charge is being \
+         reversed at the provider, and the payment cannot be paid"
+    )]
+    Reversing,
     #[error(transparent)]
     Provider(#[from] ProviderError),
     #[error("the payment provider refused the refund: {0}")]
@@ -50,18 +66,23 @@ pub enum PaymentError {
 impl From<PaymentError> for ApiError {
     fn from(e: PaymentError) -> Self {
         match e {
-            PaymentError::Transition(_) | PaymentError::Busy | PaymentError::Superseded => {
-                ApiError::conflict(e.to_string())
-            }
+            PaymentError::Transition(_)
+            | PaymentError::Busy
+            | PaymentError::Superseded
+            | PaymentError::Reversing => ApiError::conflict(e.to_string()),
             // The detail (an internal URL, a status line) is logged where it happened;
             // the customer learns only what to do next.
+            // The charge may have been made: paying again asks the provider under the
+            // same key, so it cannot be taken twice.
             PaymentError::Provider(ProviderError::Timeout) => ApiError::new(
                 ErrorCode::BadGateway,
-                "the payment provider did not answer in time; the payment is unchanged, retry later",
+                "the payment provider did not answer in time; the payment stays pending, and \
+                 paying again charges the card at most once",
             ),
             PaymentError::Provider(_) => ApiError::new(
                 ErrorCode::BadGateway,
-                "the payment provider is unavailable; the payment is unchanged, retry later",
+                "the payment provider is unavailable; the payment stays pending, and paying \
+                 again charges the card at most once",
             ),
             PaymentError::RefundRefused(_) => ApiError::new(
                 ErrorCode::BadGateway,
@@ -157,7 +178,7 @@ impl Payments {
 
     /// Charges the card for a pending, payable payment: approved completes it and
     /// declined fails it, each with its event. When the provider gives no answer, the
-    /// payment stays pending and the error says so.
+    /// payment stays pending with a charge of unknown outcome, and the error says so.
     pub async fn pay(
         &self,
         current: Versioned<Payment>,
@@ -165,13 +186,18 @@ impl Payments {
         correlation_id: &str,
     ) -> Result<Versioned<Payment>, PaymentError> {
         let now = OffsetDateTime::now_utc();
+        if current.value.reversing {
+            return Err(PaymentError::Reversing);
+        }
         current.value.lifecycle().check_chargeable()?;
         if current.value.charge_in_flight(now, self.charge_lease) {
             return Err(PaymentError::Busy);
         }
+        // Replaces an attempt of unknown outcome: this one asks under the same key.
         let attempt = ChargeAttempt {
             id: uuid::Uuid::now_v7().to_string(),
             started_at: now,
+            outcome_unknown: false,
         };
         let mut claimed = current.value.clone();
         claimed.charge_attempt = Some(attempt.clone());
@@ -198,9 +224,9 @@ impl Payments {
                 tracing::warn!(
                     payment_id = %current.id,
                     error = %e,
-                    "the provider gave no answer to a charge; the payment stays pending"
+                    "the provider gave no answer to a charge; its outcome is unknown"
                 );
-                self.release(&current.id, &attempt.id).await;
+                self.mark_unknown(&current.id, &attempt.id).await;
                 Err(e.into())
             }
         }
@@ -222,20 +248,16 @@ impl Payments {
         retrying(|| async {
             let current = self.get(id).await?.ok_or(PaymentError::Superseded)?;
             let still_ours = current.value.status == PaymentStatus::Pending
+                && !current.value.reversing
                 && current
                     .value
                     .charge_attempt
                     .as_ref()
                     .is_some_and(|a| a.id == attempt_id);
             if !still_ours {
-                // Our attempt outlived its lease and someone took over. If they voided the
-                // payment, money the provider took for it must go back. Any other
-                // takeover charged with the same idempotency key: the same charge.
-                if let (ChargeOutcome::Approved { reference }, PaymentStatus::Voided) =
-                    (&outcome, current.value.status)
-                {
-                    self.reverse(&current, reference).await;
-                }
+                // Our attempt outlived its lease and someone took over: a charge under the
+                // same idempotency key (the same charge), or a cancellation, whose
+                // reversal by that key gives back what this answer says was taken.
                 return Err(PaymentError::Superseded);
             }
             let now = OffsetDateTime::now_utc();
@@ -278,10 +300,11 @@ impl Payments {
         .await
     }
 
-    /// Ends our charge attempt without a result, so the customer can try again now
-    /// rather than after the lease.
-    async fn release(&self, id: &str, attempt_id: &str) {
-        let released = WRITE_RETRY
+    /// Marks our charge attempt as answered with nothing we can act on: no longer in
+    /// flight, so the customer can try again now rather than after the lease, and kept,
+    /// so that a cancellation reverses it.
+    async fn mark_unknown(&self, id: &str, attempt_id: &str) {
+        let marked = WRITE_RETRY
             .run(|| async {
                 let Some(current) = self.get(id).await? else {
                     return Ok(());
@@ -290,42 +313,102 @@ impl Payments {
                 {
                     return Ok(());
                 }
-                let mut released = current.value.clone();
-                released.charge_attempt = None;
+                let mut marked = current.value.clone();
+                if let Some(attempt) = marked.charge_attempt.as_mut() {
+                    attempt.outcome_unknown = true;
+                }
                 self.store()
-                    .commit(vec![PAYMENTS.update(&current, &released)])
+                    .commit(vec![PAYMENTS.update(&current, &marked)])
                     .await
             })
             .await;
-        match released {
-            // Still racing after every try: the attempt ends with its lease all the same.
-            Err(e) if !e.is_lost_race() => {
-                tracing::warn!(payment_id = %id, error = %e, "cannot release a charge attempt; it ends with its lease");
-            }
-            _ => {}
+        // Unmarked, the attempt still counts as of unknown outcome once its lease ends.
+        if let Err(e) = marked {
+            tracing::warn!(payment_id = %id, error = %e, "cannot mark a charge attempt as unanswered; it stays in flight until its lease ends");
         }
     }
 
-    /// Gives back money the provider took for a payment that was voided meanwhile.
-    async fn reverse(&self, payment: &Versioned<Payment>, charge_reference: &str) {
-        let request = RefundRequest {
-            idempotency_key: refund_key(&payment.id),
-            charge_reference: Some(charge_reference.to_owned()),
-            amount: payment.value.amount,
+    /// Asks the provider once for the reversal a payment is owed, and voids the payment
+    /// when it answers. Nothing to do when none is owed (any more).
+    pub async fn reverse(&self, id: &str) -> Result<(), PaymentError> {
+        let Some(current) = self.get(id).await? else {
+            return Ok(());
         };
-        match self.provider.refund(request).await {
-            Ok(RefundOutcome::Refunded { reference }) => tracing::warn!(
-                payment_id = %payment.id,
-                refund_reference = %reference,
-                "a charge approved after its payment was voided was reversed"
-            ),
-            other => tracing::error!(
-                payment_id = %payment.id,
-                charge_reference,
-                outcome = ?other,
-                "a charge approved after its payment was voided could not be reversed; refund it by hand"
-            ),
+        if !current.value.reversing {
+            return Ok(());
         }
+        let request = ReversalRequest {
+            idempotency_key: format!("{id}:reversal"),
+            charge_key: current.id.clone(),
+            amount: current.value.amount,
+        };
+        let outcome = self.provider.reverse(request).await?;
+        let (what, reference) = match outcome {
+            ReversalOutcome::Reversed { reference } => (
+                "a charge of unknown outcome was reversed at the provider",
+                Some(reference),
+            ),
+            ReversalOutcome::NothingCharged => ("the provider charged nothing", None),
+        };
+        retrying(|| async {
+            let Some(current) = self.get(id).await? else {
+                return Ok(());
+            };
+            // Another round (or process) stored the same answer first.
+            if !current.value.reversing {
+                return Ok(());
+            }
+            let note = match &current.value.reversal_note {
+                Some(why) => format!("{why}; {what}"),
+                None => what.to_owned(),
+            };
+            let mut next =
+                current
+                    .value
+                    .after(Step::Void, Some(note), OffsetDateTime::now_utc())?;
+            next.reversal_reference = reference.clone();
+            self.store()
+                .commit(vec![PAYMENTS.update(&current, &next)])
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// One round of the reconciler: asks for every reversal still owed.
+    pub async fn reconcile(&self) {
+        let owed = PAYMENTS
+            .find(
+                self.store(),
+                &Query::eq("reversing", true).page(0, RECONCILE_BATCH),
+            )
+            .await;
+        let owed = match owed {
+            Ok(page) => page.items,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list the reversals owed; trying again later");
+                return;
+            }
+        };
+        for payment in owed {
+            if let Err(e) = self.reverse(&payment.id).await {
+                tracing::warn!(payment_id = %payment.id, error = %e, "the provider did not take a reversal; asking again later");
+            }
+        }
+    }
+
+    /// Runs [`Payments::reconcile`] every `every` until shutdown.
+    pub fn spawn_reconciler(self, every: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = ticks.tick() => self.reconcile().await,
+                }
+            }
+        })
     }
 
     /// Has the provider return a completed payment's money, and gives the refunded

@@ -27,9 +27,24 @@ pub struct Payment {
     pub failure_reason: Option<String>,
     /// The only part of a card number ever stored.
     pub card_last4: Option<String>,
-    /// A charge asked of the provider and not answered yet. While it is fresh, nobody
-    /// else charges, voids or refunds this payment, so at most one charge is in flight.
+    /// A charge asked of the provider whose answer is not stored: still in flight
+    /// (while it is fresh, nobody else charges, voids or refunds this payment, so at
+    /// most one charge is in flight), or of unknown outcome (no answer came, or the
+    /// process died before storing it). Only an answer clears it; a pending payment
+    /// with one is voided through a reversal at the provider, never just marked voided.
     pub charge_attempt: Option<ChargeAttempt>,
+    /// The order was cancelled while a charge's outcome was unknown, and the provider
+    /// has not yet confirmed the reversal. The payment cannot be paid; it becomes
+    /// `voided` once the provider answers. Top-level so that the reconciler finds
+    /// these with an indexed query.
+    #[serde(default)]
+    pub reversing: bool,
+    /// Why the payment is being reversed (the cancellation's note).
+    #[serde(default)]
+    pub reversal_note: Option<String>,
+    /// The provider's id of the reversal, when it gave money back.
+    #[serde(default)]
+    pub reversal_reference: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339")]
@@ -43,6 +58,10 @@ pub struct ChargeAttempt {
     pub id: String,
     #[serde(with = "time::serde::rfc3339")]
     pub started_at: OffsetDateTime,
+    /// The provider gave no answer we could act on (a timeout, a 5xx): it may or may
+    /// not have charged. No longer in flight, but not forgotten either.
+    #[serde(default)]
+    pub outcome_unknown: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +92,9 @@ impl Payment {
             failure_reason: None,
             card_last4: None,
             charge_attempt: None,
+            reversing: false,
+            reversal_note: None,
+            reversal_reference: None,
             created_at: now,
             updated_at: now,
             history: vec![StatusChange {
@@ -91,8 +113,8 @@ impl Payment {
     }
 
     /// The record after `step`, if the state machine allows it. A status change is
-    /// recorded in the history and ends any charge attempt (it was either settled by
-    /// this step or has been given up on).
+    /// recorded in the history and ends any charge attempt and reversal (settled by
+    /// this step).
     pub fn after(
         &self,
         step: Step,
@@ -106,6 +128,7 @@ impl Payment {
         if next.status != self.status {
             payment.status = next.status;
             payment.charge_attempt = None;
+            payment.reversing = false;
             payment.history.push(StatusChange {
                 status: next.status,
                 at: now,
@@ -121,7 +144,25 @@ impl Payment {
     pub fn charge_in_flight(&self, now: OffsetDateTime, lease: Duration) -> bool {
         self.charge_attempt
             .as_ref()
-            .is_some_and(|attempt| now < attempt.started_at + lease)
+            .is_some_and(|attempt| !attempt.outcome_unknown && now < attempt.started_at + lease)
+    }
+
+    /// This pending payment, voided because its order was cancelled (`note` says why).
+    /// With a charge of unknown outcome it cannot just be marked voided, since the
+    /// provider may have taken the money: it is marked for a reversal instead, and
+    /// becomes `voided` once the provider confirms it.
+    pub fn voided(&self, note: &str, now: OffsetDateTime) -> Result<Payment, TransitionError> {
+        if self.charge_attempt.is_none() {
+            return self.after(Step::Void, Some(note.to_owned()), now);
+        }
+        // Checked now, so that a payment that could not be voided is not reversed.
+        self.lifecycle().apply(Step::Void)?;
+        let mut payment = self.clone();
+        payment.payable = false;
+        payment.reversing = true;
+        payment.reversal_note = Some(note.to_owned());
+        payment.updated_at = now;
+        Ok(payment)
     }
 }
 
@@ -143,9 +184,10 @@ pub struct OrderSeen {
 
 pub const ORDERS_SEEN: Collection<OrderSeen> = Collection::new("orders_seen");
 
-/// The list is newest first by id (UUID v7), by owner; `order_id` (unique) finds one.
+/// The list is newest first by id (UUID v7), by owner; `order_id` (unique) finds one;
+/// the reconciler finds the payments it owes a reversal by `reversing`.
 pub const COLLECTIONS: &[CollectionSpec] = &[
-    PAYMENTS.spec(&["order_id"], &[&["user_id"]]),
+    PAYMENTS.spec(&["order_id"], &[&["user_id"], &["reversing"]]),
     ORDERS_SEEN.spec(&[], &[]),
 ];
 
@@ -170,6 +212,7 @@ mod tests {
         p.charge_attempt = Some(ChargeAttempt {
             id: "a1".into(),
             started_at: now,
+            outcome_unknown: false,
         });
         let done = p
             .after(Step::Decline, Some("insufficient funds".into()), now)
@@ -191,9 +234,56 @@ mod tests {
         p.charge_attempt = Some(ChargeAttempt {
             id: "a1".into(),
             started_at: start,
+            outcome_unknown: false,
         });
         let lease = Duration::from_secs(10);
         assert!(p.charge_in_flight(start + Duration::from_secs(9), lease));
         assert!(!p.charge_in_flight(start + Duration::from_secs(10), lease));
+    }
+
+    #[test]
+    fn a_charge_of_unknown_outcome_is_not_in_flight_but_its_payment_is_voided_by_reversal() {
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let lease = Duration::from_secs(10);
+        let mut p = payment().after(Step::MarkPayable, None, now).unwrap();
+        let plain = p.voided("order cancelled", now).unwrap();
+        assert_eq!(
+            (plain.status, plain.reversing),
+            (PaymentStatus::Voided, false)
+        );
+
+        p.charge_attempt = Some(ChargeAttempt {
+            id: "a1".into(),
+            started_at: now,
+            outcome_unknown: true,
+        });
+        assert!(!p.charge_in_flight(now, lease), "nobody waits on it");
+        let reversing = p.voided("order cancelled", now).unwrap();
+        assert_eq!(reversing.status, PaymentStatus::Pending);
+        assert!(reversing.reversing && !reversing.payable);
+        assert_eq!(reversing.reversal_note.as_deref(), Some("order cancelled"));
+        assert!(
+            reversing.charge_attempt.is_some(),
+            "kept until the provider answers"
+        );
+
+        // The provider's answer voids it and ends the reversal.
+        let done = reversing
+            .after(Step::Void, Some("reversed".into()), now)
+            .unwrap();
+        assert_eq!(
+            (done.status, done.reversing),
+            (PaymentStatus::Voided, false)
+        );
+        assert_eq!(done.charge_attempt, None);
+        assert!(
+            payment()
+                .after(Step::MarkPayable, None, now)
+                .unwrap()
+                .after(Step::Capture, None, now)
+                .unwrap()
+                .voided("x", now)
+                .is_err()
+        );
     }
 }

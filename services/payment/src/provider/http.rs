@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{
     ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, RefundOutcome, RefundRequest,
+    ReversalOutcome, ReversalRequest,
 };
 
 /// A real provider over HTTP:
@@ -16,6 +17,10 @@ use super::{
 /// - `POST {url}/refunds` with `{idempotency_key, charge_reference, amount_minor,
 ///   currency}` answers 200 with `{"status":"refunded","reference":..}` or
 ///   `{"status":"refused","reason":..}`.
+/// - `POST {url}/reversals` with `{idempotency_key, charge_idempotency_key,
+///   amount_minor, currency}` voids or refunds the charge made under that key, if any,
+///   and closes the key to later charges; it answers 200 with
+///   `{"status":"reversed","reference":..}` or `{"status":"not_charged"}`.
 ///
 /// The idempotency key also goes in an `Idempotency-Key` header, the convention most
 /// providers follow. A 5xx or 429 is [`ProviderError::Unavailable`], no answer within
@@ -48,6 +53,21 @@ struct RefundBody<'a> {
 enum ChargeAnswer {
     Approved { reference: String },
     Declined { reason: String },
+}
+
+#[derive(Serialize)]
+struct ReversalBody<'a> {
+    idempotency_key: &'a str,
+    charge_idempotency_key: &'a str,
+    amount_minor: i64,
+    currency: money::Currency,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+enum ReversalAnswer {
+    Reversed { reference: String },
+    NotCharged,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +168,22 @@ impl PaymentProvider for HttpProvider {
         Ok(match answer {
             RefundAnswer::Refunded { reference } => RefundOutcome::Refunded { reference },
             RefundAnswer::Refused { reason } => RefundOutcome::Refused { reason },
+        })
+    }
+
+    async fn reverse(&self, request: ReversalRequest) -> Result<ReversalOutcome, ProviderError> {
+        let body = ReversalBody {
+            idempotency_key: &request.idempotency_key,
+            charge_idempotency_key: &request.charge_key,
+            amount_minor: request.amount.amount_minor(),
+            currency: request.amount.currency(),
+        };
+        let answer = self
+            .post("/reversals", &request.idempotency_key, &body)
+            .await?;
+        Ok(match answer {
+            ReversalAnswer::Reversed { reference } => ReversalOutcome::Reversed { reference },
+            ReversalAnswer::NotCharged => ReversalOutcome::NothingCharged,
         })
     }
 }

@@ -51,6 +51,27 @@ pub enum RefundOutcome {
     },
 }
 
+/// Undo whatever a charge under `charge_key` (its idempotency key) did, for a charge
+/// whose outcome we never learnt: a timeout, or a crash before its answer was stored.
+/// The provider voids or refunds it if it exists, and refuses any charge under that key
+/// from then on, so a request still on its way cannot take the money later. This is
+/// what providers call a technical cancel, by the merchant's reference rather than
+/// theirs (which we never received).
+#[derive(Debug, Clone)]
+pub struct ReversalRequest {
+    pub idempotency_key: String,
+    pub charge_key: String,
+    pub amount: event_contracts::Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReversalOutcome {
+    /// The provider had charged the card, and gave the money back.
+    Reversed { reference: String },
+    /// The provider had charged nothing under that key, and never will.
+    NothingCharged,
+}
+
 /// The provider did not give an answer we can act on. Nothing is known about whether
 /// money moved, so the payment stays as it was and the request may be repeated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +88,7 @@ pub enum ProviderError {
 pub trait PaymentProvider: Send + Sync {
     async fn charge(&self, request: ChargeRequest) -> Result<ChargeOutcome, ProviderError>;
     async fn refund(&self, request: RefundRequest) -> Result<RefundOutcome, ProviderError>;
+    async fn reverse(&self, request: ReversalRequest) -> Result<ReversalOutcome, ProviderError>;
 }
 
 /// The provider `settings.payment_provider` names (`simulated` or `http`).

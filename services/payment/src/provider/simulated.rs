@@ -2,6 +2,7 @@ use async_trait::async_trait;
 
 use super::{
     ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, RefundOutcome, RefundRequest,
+    ReversalOutcome, ReversalRequest,
 };
 
 /// The card the simulated provider approves; every other well-formed number is declined.
@@ -33,6 +34,14 @@ impl PaymentProvider for SimulatedProvider {
     async fn refund(&self, request: RefundRequest) -> Result<RefundOutcome, ProviderError> {
         Ok(RefundOutcome::Refunded {
             reference: format!("sim_re_{}", request.idempotency_key),
+        })
+    }
+
+    /// The simulation keeps no record of its charges, so it reverses as if the charge
+    /// had been made. It always answers at once, so only a crash mid-charge asks it.
+    async fn reverse(&self, request: ReversalRequest) -> Result<ReversalOutcome, ProviderError> {
+        Ok(ReversalOutcome::Reversed {
+            reference: format!("sim_rv_{}", request.idempotency_key),
         })
     }
 }

@@ -35,6 +35,11 @@ pub struct PaymentView {
     pub provider_reference: Option<String>,
     /// The provider's id of the refund, once refunded.
     pub refund_reference: Option<String>,
+    /// True while the order is cancelled but a charge whose outcome was never learnt
+    /// is being reversed at the provider; the payment then becomes `voided`.
+    pub reversing: bool,
+    /// The provider's id of that reversal, when it gave money back.
+    pub reversal_reference: Option<String>,
     /// Why the provider declined, when failed.
     pub failure_reason: Option<String>,
     /// Last four digits of the card charged; the rest is never kept.
@@ -69,6 +74,8 @@ impl From<Versioned<Payment>> for PaymentView {
             payable: v.payable,
             provider_reference: v.provider_reference,
             refund_reference: v.refund_reference,
+            reversing: v.reversing,
+            reversal_reference: v.reversal_reference,
             failure_reason: v.failure_reason,
             card_last4: v.card_last4,
             created_at: timestamp::rfc3339(v.created_at),
@@ -197,10 +204,10 @@ pub async fn get_payment(
         (status = 200, description = "The provider answered: the payment is `completed`, or `failed` with the reason", body = PaymentView),
         (status = 403, description = "An admin cannot pay a customer's payment", body = ErrorBody),
         (status = 404, description = "No such payment, or not yours", body = ErrorBody),
-        (status = 409, description = "Not pending, not payable yet (stock not reserved), or being paid right now", body = ErrorBody),
+        (status = 409, description = "Not pending, not payable yet (stock not reserved), being paid right now, or its order was cancelled and a charge of unknown outcome is being reversed", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "card_number is not 13 to 19 digits, or an unknown field was sent", body = ErrorBody),
-        (status = 502, description = "The payment provider did not answer; the payment is still pending", body = ErrorBody),
+        (status = 502, description = "The payment provider did not answer: the payment stays pending, and paying again (the same idempotency key) charges the card at most once", body = ErrorBody),
         MalformedJson,
     )
 )]

@@ -198,3 +198,141 @@ async fn a_refund_through_a_provider_outage_is_made_once_the_provider_is_back() 
     );
     assert!(app.parked("order.cancelled").await.is_empty());
 }
+
+/// What an HTTP payment provider answers to a reversal that gave money back.
+fn reversed(reference: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"status": "reversed", "reference": reference}))
+}
+
+/// The provider charged the card but answered after we stopped waiting, so we do not
+/// know that it did. The customer then cancels: the money must go back all the same.
+#[tokio::test]
+async fn a_charge_answered_too_late_is_reversed_at_the_provider_when_the_order_is_cancelled() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(approved("ch_late").set_delay(Duration::from_millis(1500)))
+        .mount(&server)
+        .await;
+    let app = app_with_provider(&server, "200").await;
+    let id = app.payable("o1", "u1").await;
+    Mock::given(method("POST"))
+        .and(path("/reversals"))
+        .and(body_partial_json(json!({
+            "charge_idempotency_key": id,
+            "amount_minor": 1999,
+            "currency": "EUR",
+        })))
+        .respond_with(reversed("rv_1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let timed_out = app.pay_as(&id, "u1").await;
+    timed_out.assert_error(502, "bad_gateway");
+    app.publish(&[order_cancelled("o1", "u1", CancelReason::CustomerRequest)])
+        .await;
+
+    let payment = app.until_status(&id, "voided").await;
+    assert_eq!(payment["reversal_reference"], "rv_1", "{payment}");
+    assert_eq!(payment["reversing"], false);
+    let note = payment["history"].as_array().unwrap().last().unwrap()["note"].clone();
+    assert!(
+        note.as_str().unwrap().contains("reversed at the provider"),
+        "{note}"
+    );
+    assert!(app.settled_events("payment.completed").await.is_empty());
+    server.verify().await;
+}
+
+/// The reversal is stored before the provider is asked, and asked again until it
+/// answers: an outage longer than any retry of the event does not lose it.
+#[tokio::test]
+async fn a_reversal_the_provider_cannot_take_now_is_retried_until_it_does_and_blocks_paying() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/charges"))
+        .respond_with(ResponseTemplate::new(504))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/reversals"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let app =
+        app_with_provider_and(&server, "1000", &[("payment_reconcile_interval_ms", "50")]).await;
+    let id = app.payable("o1", "u1").await;
+    app.pay_as(&id, "u1").await.assert_error(502, "bad_gateway");
+
+    let cancel = order_cancelled("o1", "u1", CancelReason::PaymentFailed);
+    app.publish(&[cancel.clone()]).await;
+    app.handled(&cancel).await;
+    eventually("the reversal to be asked again", || async {
+        let requests = server.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .filter(|r| r.url.path() == "/reversals")
+            .count()
+            >= 3
+    })
+    .await;
+    // Until the provider answers, the payment is neither payable nor voided.
+    let reversing = app.payment(&id).await;
+    assert_eq!(reversing["status"], "pending", "{reversing}");
+    assert_eq!(reversing["reversing"], true, "{reversing}");
+    assert_eq!(reversing["payable"], false, "{reversing}");
+    app.pay_as(&id, "u1").await.assert_error(409, "conflict");
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/reversals"))
+        .and(body_partial_json(json!({ "charge_idempotency_key": id })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"status": "not_charged"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let payment = app.until_status(&id, "voided").await;
+    assert_eq!(payment["reversing"], false);
+    assert_eq!(payment["reversal_reference"], serde_json::Value::Null);
+    let note = payment["history"].as_array().unwrap().last().unwrap()["note"].clone();
+    assert!(note.as_str().unwrap().contains("charged nothing"), "{note}");
+    assert!(app.parked("order.cancelled").await.is_empty());
+    app.settle().await;
+    server.verify().await;
+}
+
+/// A crash between the provider's approval and storing it leaves a charge attempt with
+/// no answer; once its lease is over, a cancellation reverses it rather than voiding
+/// a payment whose money may have been taken.
+#[tokio::test]
+async fn a_charge_attempt_a_crash_left_unanswered_is_reversed_when_the_order_is_cancelled() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/reversals"))
+        .respond_with(reversed("rv_1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let app = app_with_provider(&server, "200").await;
+    let id = app.payable("o1", "u1").await;
+    // What the crashed process left: its claim on the payment, long ago.
+    let store = app.ctx.store();
+    let mut doc = store.get("payments", &id).await.unwrap().unwrap();
+    doc.body["charge_attempt"] = json!({"id": "a1", "started_at": "2026-01-01T00:00:00Z"});
+    store
+        .commit(vec![doc_store::Write::Update {
+            collection: "payments".into(),
+            id: id.clone(),
+            expected_version: doc.version,
+            body: doc.body,
+        }])
+        .await
+        .unwrap();
+
+    app.publish(&[order_cancelled("o1", "u1", CancelReason::CustomerRequest)])
+        .await;
+    let payment = app.until_status(&id, "voided").await;
+    assert_eq!(payment["reversal_reference"], "rv_1", "{payment}");
+    server.verify().await;
+}
