@@ -266,7 +266,7 @@ async fn a_reversal_the_provider_cannot_take_now_is_retried_until_it_does_and_bl
     app.pay_as(&id, "u1").await.assert_error(502, "bad_gateway");
 
     let cancel = order_cancelled("o1", "u1", CancelReason::PaymentFailed);
-    app.publish(&[cancel.clone()]).await;
+    app.publish(std::slice::from_ref(&cancel)).await;
     app.handled(&cancel).await;
     eventually("the reversal to be asked again", || async {
         let requests = server.received_requests().await.unwrap_or_default();
