@@ -1,8 +1,8 @@
 use crate::{
     CartCheckedOut, Event, OrderCancelled, OrderCompleted, OrderCreated, OrderReturnRequested,
     PaymentCompleted, PaymentFailed, PaymentRefunded, ProductCreated, ProductDecrement,
-    ProductRemoved, ProductUpdated, ShipmentAwaiting, ShipmentDelivered, ShipmentReturned,
-    StockRejected, StockReserved, UserDeleted, UserRegistered,
+    ProductRemoved, ProductUpdated, ShipmentAwaiting, ShipmentCancelled, ShipmentDelivered,
+    ShipmentReturned, StockRejected, StockReserved, UserDeleted, UserRegistered,
 };
 
 /// The JSON schema of one version of one event type's data.
@@ -49,6 +49,7 @@ registry! {
     ShipmentAwaiting => "shipment.awaiting/v1",
     ShipmentDelivered => "shipment.delivered/v1",
     ShipmentReturned => "shipment.returned/v1",
+    ShipmentCancelled => "shipment.cancelled/v1",
     OrderReturnRequested => "order.return_requested/v1",
     OrderCompleted => "order.completed/v1",
     ProductDecrement => "product.decrement/v1",

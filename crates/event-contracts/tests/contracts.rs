@@ -133,6 +133,11 @@ fn visit_samples(v: &mut impl SampleVisitor) {
         order_id: ORDER.to_owned(),
         user_id: USER.to_owned(),
     });
+    v.visit(ShipmentCancelled {
+        shipment_id: "shp-000417".to_owned(),
+        order_id: ORDER.to_owned(),
+        user_id: USER.to_owned(),
+    });
     v.visit(OrderReturnRequested {
         order_id: ORDER.to_owned(),
         user_id: USER.to_owned(),
@@ -227,6 +232,7 @@ fn every_rust_event_type_is_registered() {
         ShipmentAwaiting,
         ShipmentDelivered,
         ShipmentReturned,
+        ShipmentCancelled,
         OrderReturnRequested,
         OrderCompleted,
         ProductDecrement,

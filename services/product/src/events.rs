@@ -1,5 +1,8 @@
-//! Stock follows orders: reserved when an order is created, released when it is
-//! cancelled or refunded, committed when it completes.
+//! Stock follows the goods: reserved when an order is created, released when its goods
+//! are called off before they left (`order.cancelled`, `shipment.cancelled`), committed
+//! when they leave (`shipment.delivered`, or the accept's `product.decrement`), and put
+//! back on sale when they come back (`shipment.returned`). A refund moves no stock: the
+//! goods of a refunded order may be with the customer. The rule is `domain::on_news`.
 
 use std::collections::BTreeMap;
 
@@ -7,19 +10,22 @@ use async_trait::async_trait;
 use doc_store::{Query, Versioned, Write};
 use event_bus::{BoxError, EventHandler, Outbox, apply_once, retry_on_conflict};
 use event_contracts::{
-    Envelope, Event, OrderCancelled, OrderCreated, PaymentRefunded, ProductDecrement,
-    ProductRemoved, StockLine, StockRejected, StockReserved, UserDeleted,
+    Envelope, Event, OrderCancelled, OrderCreated, ProductDecrement, ProductRemoved,
+    ShipmentCancelled, ShipmentDelivered, ShipmentReturned, StockLine, StockRejected,
+    StockReserved, UserDeleted,
 };
 
 use crate::{
-    domain::{Reservation, ReservationState, Shelf, plan_reservation},
+    domain::{GoodsNews, Reservation, ReservationState, Shelf, Verdict, on_news, plan_reservation},
     store::{PRODUCTS, Product, RESERVATIONS},
 };
 
 pub const TOPICS: &[&str] = &[
     OrderCreated::TYPE,
     OrderCancelled::TYPE,
-    PaymentRefunded::TYPE,
+    ShipmentCancelled::TYPE,
+    ShipmentDelivered::TYPE,
+    ShipmentReturned::TYPE,
     ProductDecrement::TYPE,
     UserDeleted::TYPE,
 ];
@@ -33,19 +39,24 @@ impl EventHandler for StockEvents {
             match event.event_type.as_str() {
                 OrderCreated::TYPE => self.reserve(event, event.decode()?).await,
                 OrderCancelled::TYPE => {
-                    let cancelled: OrderCancelled = event.decode()?;
-                    self.settle(event, &cancelled.order_id, Settle::Release)
-                        .await
+                    let e: OrderCancelled = event.decode()?;
+                    self.news(event, &e.order_id, GoodsNews::CalledOff).await
                 }
-                PaymentRefunded::TYPE => {
-                    let refunded: PaymentRefunded = event.decode()?;
-                    self.settle(event, &refunded.order_id, Settle::Release)
-                        .await
+                ShipmentCancelled::TYPE => {
+                    let e: ShipmentCancelled = event.decode()?;
+                    self.news(event, &e.order_id, GoodsNews::CalledOff).await
+                }
+                ShipmentDelivered::TYPE => {
+                    let e: ShipmentDelivered = event.decode()?;
+                    self.news(event, &e.order_id, GoodsNews::LeftTheShop).await
                 }
                 ProductDecrement::TYPE => {
-                    let decrement: ProductDecrement = event.decode()?;
-                    self.settle(event, &decrement.order_id, Settle::Commit)
-                        .await
+                    let e: ProductDecrement = event.decode()?;
+                    self.news(event, &e.order_id, GoodsNews::LeftTheShop).await
+                }
+                ShipmentReturned::TYPE => {
+                    let e: ShipmentReturned = event.decode()?;
+                    self.news(event, &e.order_id, GoodsNews::CameBack).await
                 }
                 UserDeleted::TYPE => self.owner_deleted(event, event.decode()?).await,
                 _ => Ok(()),
@@ -53,12 +64,6 @@ impl EventHandler for StockEvents {
         })
         .await
     }
-}
-
-#[derive(Clone, Copy)]
-enum Settle {
-    Release,
-    Commit,
 }
 
 /// The version-guarded writes that give each of `products` its new shelf, so a product
@@ -163,24 +168,34 @@ impl StockEvents {
         Ok(())
     }
 
-    /// Releases or commits what an order holds; anything but a held reservation is
-    /// left alone (never reserved, or already settled).
-    async fn settle(&self, event: &Envelope, order_id: &str, how: Settle) -> Result<(), BoxError> {
-        let Some(reservation) = RESERVATIONS.get(self.0.store(), order_id).await? else {
-            if matches!(how, Settle::Commit) {
-                // A completed order was reserved first; its reservation must still arrive.
+    /// Moves an order's units as `news` says its goods moved, once.
+    async fn news(
+        &self,
+        event: &Envelope,
+        order_id: &str,
+        news: GoodsNews,
+    ) -> Result<(), BoxError> {
+        let reservation = RESERVATIONS.get(self.0.store(), order_id).await?;
+        let (state, movement) = match on_news(reservation.as_ref().map(|r| r.value.state), news) {
+            Verdict::Moves(state, movement) => (state, movement),
+            Verdict::Ignore => {
+                apply_once(&self.0, event, vec![], vec![]).await?;
+                return Ok(());
+            }
+            Verdict::TooEarly => {
                 return Err(event_bus::too_early(format!(
                     "no reservation yet for order {order_id}"
                 )));
             }
-            // Cancelled before its order.created reached us (another topic): leave a
-            // released reservation behind, so that order.created, when it comes, finds
-            // the order decided and holds nothing that no one would ever give back.
-            // Should order.created win the race after all, the insert conflicts and the
-            // retry releases what it reserved.
+        };
+        let Some(reservation) = reservation else {
+            // Called off before its order.created reached us: the released reservation
+            // left behind makes order.created, when it comes, find the order decided. If
+            // order.created wins the race after all, the insert conflicts and the retry
+            // releases what it reserved.
             let tombstone = Reservation {
                 items: Vec::new(),
-                state: ReservationState::Released,
+                state,
             };
             apply_once(
                 &self.0,
@@ -191,30 +206,23 @@ impl StockEvents {
             .await?;
             return Ok(());
         };
-        if reservation.value.state != ReservationState::Held {
-            apply_once(&self.0, event, vec![], vec![]).await?;
-            return Ok(());
-        }
-        let products = self.products(&reservation.value.items).await?;
-        let mut shelves: BTreeMap<String, Shelf> = products
-            .iter()
-            .map(|(id, p)| (id.clone(), p.value.shelf))
-            .collect();
-        for line in &reservation.value.items {
-            // A product removed since keeps nothing to give back.
-            if let Some(shelf) = shelves.get_mut(&line.product_id) {
-                *shelf = match how {
-                    Settle::Release => shelf.release(line.quantity)?,
-                    Settle::Commit => shelf.commit(line.quantity)?,
-                };
+        let mut writes = Vec::new();
+        if let Some(movement) = movement {
+            let products = self.products(&reservation.value.items).await?;
+            let mut shelves: BTreeMap<String, Shelf> = products
+                .iter()
+                .map(|(id, p)| (id.clone(), p.value.shelf))
+                .collect();
+            for line in &reservation.value.items {
+                // A product removed since keeps nothing to give back.
+                if let Some(shelf) = shelves.get_mut(&line.product_id) {
+                    *shelf = shelf.moved(movement, line.quantity)?;
+                }
             }
+            writes = shelf_writes(&products, shelves);
         }
-        let mut writes = shelf_writes(&products, shelves);
         let mut settled = reservation.value.clone();
-        settled.state = match how {
-            Settle::Release => ReservationState::Released,
-            Settle::Commit => ReservationState::Committed,
-        };
+        settled.state = state;
         writes.push(RESERVATIONS.update(&reservation, &settled));
         apply_once(&self.0, event, writes, vec![]).await?;
         Ok(())

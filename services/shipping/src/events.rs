@@ -6,7 +6,7 @@ use doc_store::{Query, StoreError};
 use event_bus::{Applied, BoxError, EventHandler, Outbox, apply_once, retry_on_conflict};
 use event_contracts::{
     Envelope, Event, OrderCancelled, OrderCreated, OrderReturnRequested, PaymentCompleted,
-    PaymentRefunded, ShipmentAwaiting, ShipmentDelivered, ShipmentReturned,
+    PaymentRefunded, ShipmentAwaiting, ShipmentCancelled, ShipmentDelivered, ShipmentReturned,
 };
 
 use crate::{
@@ -179,7 +179,16 @@ pub fn announce(shipment_id: &str, shipment: &Shipment, cause: Cause<'_>) -> Opt
             },
             cause,
         )),
+        // The goods never left: stock may go back on sale.
+        ShipmentStatus::Cancelled => Some(wrap(
+            &ShipmentCancelled {
+                shipment_id,
+                order_id,
+                user_id,
+            },
+            cause,
+        )),
         // Nobody acts on these: the order service already knows, having caused them.
-        ShipmentStatus::Pending | ShipmentStatus::ReturnOpen | ShipmentStatus::Cancelled => None,
+        ShipmentStatus::Pending | ShipmentStatus::ReturnOpen => None,
     }
 }

@@ -30,6 +30,6 @@ pub use order::{
 };
 pub use payment::{PaymentCompleted, PaymentFailed, PaymentRefunded};
 pub use product::{ProductCreated, ProductRemoved, ProductUpdated};
-pub use shipment::{ShipmentAwaiting, ShipmentDelivered, ShipmentReturned};
+pub use shipment::{ShipmentAwaiting, ShipmentCancelled, ShipmentDelivered, ShipmentReturned};
 pub use stock::{Shortage, StockRejected, StockReserved};
 pub use user::{UserDeleted, UserRegistered};

@@ -29,3 +29,15 @@ pub struct ShipmentReturned {
     pub user_id: String,
 }
 impl_event! { ShipmentReturned, "shipment.returned", version = 1, key = order_id }
+
+/// `shipment.cancelled`: a shipment was called off before it was delivered (its order
+/// cancelled, or its payment refunded), so its goods never left the shop. Shipping is
+/// the one service that knows where goods are; stock is put back on sale on this
+/// event, never on a refund alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShipmentCancelled {
+    pub shipment_id: String,
+    pub order_id: String,
+    pub user_id: String,
+}
+impl_event! { ShipmentCancelled, "shipment.cancelled", version = 1, key = order_id }

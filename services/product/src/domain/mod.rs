@@ -9,4 +9,7 @@ pub mod fields {
 mod stock;
 
 pub use draft::{ProductDraft, ProductPatch};
-pub use stock::{Reservation, ReservationState, Shelf, Shortage, StockError, plan_reservation};
+pub use stock::{
+    GoodsNews, Movement, Reservation, ReservationState, Shelf, Shortage, StockError, Verdict,
+    on_news, plan_reservation,
+};

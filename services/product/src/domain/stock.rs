@@ -34,7 +34,7 @@ impl Shelf {
         })
     }
 
-    /// Gives a reservation back to sale (order cancelled or refunded).
+    /// Gives a reservation back to sale (its goods never left).
     pub fn release(self, quantity: u32) -> Result<Shelf, StockError> {
         Ok(Shelf {
             available: self
@@ -48,7 +48,7 @@ impl Shelf {
         })
     }
 
-    /// The reserved units leave the shelf for good (order completed).
+    /// The reserved units leave the shelf (delivered to the customer).
     pub fn commit(self, quantity: u32) -> Result<Shelf, StockError> {
         Ok(Shelf {
             available: self.available,
@@ -58,14 +58,97 @@ impl Shelf {
                 .ok_or(StockError::Insufficient)?,
         })
     }
+
+    /// Units that had left come back, and are on sale again.
+    pub fn restock(self, quantity: u32) -> Result<Shelf, StockError> {
+        Ok(Shelf {
+            available: self
+                .available
+                .checked_add(quantity)
+                .ok_or(StockError::Overflow)?,
+            reserved: self.reserved,
+        })
+    }
+
+    /// The shelf after `movement` of `quantity` units.
+    pub fn moved(self, movement: Movement, quantity: u32) -> Result<Shelf, StockError> {
+        match movement {
+            Movement::Release => self.release(quantity),
+            Movement::Commit => self.commit(quantity),
+            Movement::Restock => self.restock(quantity),
+        }
+    }
+}
+
+/// What the shop learns about where an order's goods are. Stock follows the goods,
+/// not the money: a refund alone moves none, since refunded goods may be with the
+/// customer. Only shipping (and, before any shipment, the order) knows where they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoodsNews {
+    /// They never left and never will: `order.cancelled` (only a pending, unshipped
+    /// order is cancelled) or `shipment.cancelled`.
+    CalledOff,
+    /// They left the shop: `shipment.delivered`, or the customer's accept
+    /// (`product.decrement`) should that come first.
+    LeftTheShop,
+    /// They came back from the customer: `shipment.returned`.
+    CameBack,
+}
+
+/// How a shelf changes for one order's units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Movement {
+    /// Held units go back on sale.
+    Release,
+    /// Held units leave the shelf.
+    Commit,
+    /// Units that had left come back on sale.
+    Restock,
+}
+
+/// What a piece of news does to an order's reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The reservation enters this state, and the shelf moves (if at all) so.
+    Moves(ReservationState, Option<Movement>),
+    /// Already accounted for (a redelivery, or news a later state makes moot).
+    Ignore,
+    /// The news needs the reservation, which `order.created` has not made yet.
+    TooEarly,
+}
+
+/// The rule of the stock ledger, for an order's reservation (`None`: none yet).
+/// Every unit is on sale, held for an order, or with a customer; news moves units
+/// between these only as the goods themselves move, and each move happens once.
+pub fn on_news(reservation: Option<ReservationState>, news: GoodsNews) -> Verdict {
+    use GoodsNews::*;
+    use ReservationState::*;
+    match (reservation, news) {
+        // Called off before order.created reached us (another topic): a released
+        // reservation is left behind, so that order.created finds the order decided.
+        (None, CalledOff) => Verdict::Moves(Released, None),
+        (None, LeftTheShop | CameBack) => Verdict::TooEarly,
+        (Some(Held), CalledOff) => Verdict::Moves(Released, Some(Movement::Release)),
+        (Some(Held), LeftTheShop) => Verdict::Moves(Committed, Some(Movement::Commit)),
+        // Back before we heard they left: they are on the shelf again either way.
+        (Some(Held), CameBack) => Verdict::Moves(Returned, Some(Movement::Release)),
+        (Some(Committed), CameBack) => Verdict::Moves(Returned, Some(Movement::Restock)),
+        // Out with the customer: only their coming back changes that.
+        (Some(Committed), CalledOff | LeftTheShop) => Verdict::Ignore,
+        (Some(Released | Rejected | Returned), _) => Verdict::Ignore,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservationState {
     Held,
+    /// The goods never left; what was held is on sale again.
     Released,
+    /// The goods left the shop with the customer.
     Committed,
+    /// The goods came back from the customer and are on sale again.
+    Returned,
     /// Stock was short; nothing was held. Kept so a redelivered order gets the same answer.
     Rejected,
 }
@@ -217,6 +300,43 @@ mod tests {
         );
     }
 
+    /// What can happen to an order's goods, as the news product hears of it (a refund
+    /// is no news about goods, so it is not here: wherever it falls, it moves nothing),
+    /// and whether the goods end with the customer.
+    const STORIES: &[(&[GoodsNews], bool)] = {
+        use GoodsNews::*;
+        &[
+            // Cancelled while pending.
+            (&[CalledOff], false),
+            // Paid, then refunded before delivery: the shipment is called off.
+            (&[CalledOff, CalledOff], false),
+            // Delivered and accepted (shipment.delivered, product.decrement).
+            (&[LeftTheShop, LeftTheShop], true),
+            // Delivered, then refunded without a return.
+            (&[LeftTheShop], true),
+            // Delivered, returned, refunded.
+            (&[LeftTheShop, CameBack], false),
+        ]
+    };
+
+    #[test]
+    fn only_goods_that_came_back_are_restocked() {
+        use GoodsNews::*;
+        use ReservationState::*;
+        assert_eq!(
+            on_news(Some(Committed), CalledOff),
+            Verdict::Ignore,
+            "a delivered order's units stay with the customer"
+        );
+        assert_eq!(
+            on_news(Some(Committed), CameBack),
+            Verdict::Moves(Returned, Some(Movement::Restock))
+        );
+        assert_eq!(on_news(Some(Returned), CameBack), Verdict::Ignore);
+        assert_eq!(on_news(None, LeftTheShop), Verdict::TooEarly);
+        assert_eq!(on_news(None, CalledOff), Verdict::Moves(Released, None));
+    }
+
     proptest! {
         /// Serving any sequence of orders against one shelf never sells more than it
         /// had, and every unit is either still available, reserved, or committed.
@@ -239,6 +359,77 @@ mod tests {
                 };
                 prop_assert_eq!(shelf.available + shelf.reserved + committed, start);
             }
+        }
+
+        /// The stock ledger over any interleaving of the news of several orders, each
+        /// piece of news possibly delivered twice: at every step every unit received is
+        /// on sale, held, or with a customer; at the end, exactly the units of orders
+        /// whose goods ended with their customer are gone, and nothing is held.
+        #[test]
+        fn sold_plus_held_plus_available_is_always_the_stock_received(
+            orders in proptest::collection::vec((1u32..6, 0usize..STORIES.len()), 1..6),
+            spare in 0u32..10,
+            shuffle in proptest::collection::vec(any::<u32>(), 0..60),
+            twice in proptest::collection::vec(any::<bool>(), 0..60),
+        ) {
+            let received: u32 = orders.iter().map(|(q, _)| q).sum::<u32>() + spare;
+            // Every piece of news of every order, `None` for order.created.
+            let mut queue: Vec<(usize, Option<GoodsNews>)> = Vec::new();
+            for (i, (_, story)) in orders.iter().enumerate() {
+                queue.push((i, None));
+                queue.extend(STORIES[*story].0.iter().map(|n| (i, Some(*n))));
+            }
+            // Any order across topics and orders, with redeliveries.
+            for (i, key) in shuffle.iter().enumerate() {
+                let len = queue.len();
+                queue.swap(i % len, *key as usize % len);
+            }
+            for (i, again) in twice.iter().enumerate() {
+                if *again && i < queue.len() {
+                    queue.push(queue[i]);
+                }
+            }
+
+            let mut shelf = Shelf { available: received, reserved: 0 };
+            let mut states: Vec<Option<ReservationState>> = vec![None; orders.len()];
+            let mut steps = 0;
+            while let Some((i, news)) = (!queue.is_empty()).then(|| queue.remove(0)) {
+                steps += 1;
+                prop_assert!(steps < 10_000, "the news never settles");
+                let quantity = orders[i].0;
+                match news {
+                    None if states[i].is_none() => {
+                        shelf = shelf.reserve(quantity).unwrap();
+                        states[i] = Some(ReservationState::Held);
+                    }
+                    None => {} // decided before: a redelivery, or after a call-off
+                    Some(news) => match on_news(states[i], news) {
+                        Verdict::Moves(state, movement) => {
+                            if let Some(movement) = movement {
+                                shelf = shelf.moved(movement, quantity).unwrap();
+                            }
+                            states[i] = Some(state);
+                        }
+                        Verdict::Ignore => {}
+                        // The bus retries it later.
+                        Verdict::TooEarly => queue.push((i, Some(news))),
+                    },
+                }
+                let units = |wanted: ReservationState| -> u32 {
+                    states.iter().zip(&orders)
+                        .filter(|(s, _)| **s == Some(wanted))
+                        .map(|(_, (q, _))| q)
+                        .sum()
+                };
+                let (held, sold) = (units(ReservationState::Held), units(ReservationState::Committed));
+                prop_assert_eq!(shelf.reserved, held);
+                prop_assert_eq!(shelf.available + held + sold, received);
+            }
+            let with_customers: u32 = orders.iter()
+                .filter(|(_, story)| STORIES[*story].1)
+                .map(|(q, _)| q)
+                .sum();
+            prop_assert_eq!(shelf, Shelf { available: received - with_customers, reserved: 0 });
         }
 
         #[test]

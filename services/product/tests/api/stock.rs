@@ -1,6 +1,6 @@
 use event_contracts::{
-    CancelReason, Envelope, OrderCancelled, PaymentRefunded, ProductDecrement, StockLine,
-    UserDeleted,
+    CancelReason, Envelope, OrderCancelled, PaymentRefunded, ProductDecrement, ShipmentCancelled,
+    ShipmentDelivered, ShipmentReturned, StockLine, UserDeleted,
 };
 
 use test_support::eventually;
@@ -201,4 +201,140 @@ async fn a_deleted_accounts_personal_products_leave_the_catalog() {
             .await;
         assert_eq!(response.status, status);
     }
+}
+
+fn shipment<E: event_contracts::Event>(
+    make: fn(String, String, String) -> E,
+    order_id: &str,
+) -> Envelope {
+    Envelope::new(
+        &make(format!("s-{order_id}"), order_id.into(), "buyer".into()),
+        "test",
+    )
+}
+
+fn delivered(order_id: &str) -> Envelope {
+    shipment(
+        |shipment_id, order_id, user_id| ShipmentDelivered {
+            shipment_id,
+            order_id,
+            user_id,
+        },
+        order_id,
+    )
+}
+
+fn returned(order_id: &str) -> Envelope {
+    shipment(
+        |shipment_id, order_id, user_id| ShipmentReturned {
+            shipment_id,
+            order_id,
+            user_id,
+        },
+        order_id,
+    )
+}
+
+fn shipment_cancelled(order_id: &str) -> Envelope {
+    shipment(
+        |shipment_id, order_id, user_id| ShipmentCancelled {
+            shipment_id,
+            order_id,
+            user_id,
+        },
+        order_id,
+    )
+}
+
+/// Publishes the order's refund, and gives the service time to act on it, were it
+/// to (it does not consume refunds, so there is no marker to wait for).
+async fn refund(app: &test_support::TestService, order_id: &str) {
+    app.publish(&[refunded(order_id)]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+}
+
+fn refunded(order_id: &str) -> Envelope {
+    Envelope::new(
+        &PaymentRefunded {
+            payment_id: format!("p-{order_id}"),
+            order_id: order_id.into(),
+            user_id: "buyer".into(),
+            amount: event_contracts::Money::parse(1250, "EUR").unwrap(),
+        },
+        "test",
+    )
+}
+
+/// Tried as a new user would: an admin refunds a delivered order that never came back.
+/// The unit is with the customer, so it must not go back on sale.
+#[tokio::test]
+async fn a_refund_of_a_delivered_order_that_never_came_back_puts_no_stock_back() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    app.publish(&[order("o1", &[(&mug, 1)])]).await;
+    eventually("reserved", || async { app.shelf(&mug).await == (4, 1) }).await;
+
+    app.deliver_events(&[delivered("o1")]).await;
+    assert_eq!(app.shelf(&mug).await, (4, 0), "the unit left the shop");
+    refund(&app, "o1").await;
+    assert_eq!(
+        app.shelf(&mug).await,
+        (4, 0),
+        "and is still with the customer"
+    );
+
+    // Goods that do come back go back on sale, once.
+    app.deliver_events(&[returned("o1"), returned("o1")]).await;
+    assert_eq!(app.shelf(&mug).await, (5, 0));
+}
+
+/// A goodwill refund racing the customer's accept: whichever comes first, a refund
+/// alone moves no stock, and the accept commits what the order holds.
+#[tokio::test]
+async fn a_refund_racing_the_accept_does_not_put_sold_units_back_on_sale() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    app.publish(&[order("o1", &[(&mug, 2)])]).await;
+    eventually("reserved", || async { app.shelf(&mug).await == (3, 2) }).await;
+
+    refund(&app, "o1").await;
+    assert_eq!(
+        app.shelf(&mug).await,
+        (3, 2),
+        "a refund alone moves no stock"
+    );
+    let decrement = Envelope::new(
+        &ProductDecrement {
+            order_id: "o1".into(),
+            items: vec![StockLine {
+                product_id: mug.clone(),
+                quantity: 2,
+            }],
+        },
+        "test",
+    );
+    app.deliver_events(&[decrement]).await;
+    assert_eq!(app.shelf(&mug).await, (3, 0));
+}
+
+/// A shipment called off before delivery (its payment refunded) means the goods never
+/// left: that, not the refund, puts them back on sale.
+#[tokio::test]
+async fn a_shipment_called_off_before_delivery_releases_what_its_order_held() {
+    let app = spawn_app().await;
+    let mug = app.product("seller", "Mug", 5).await;
+    app.publish(&[order("o1", &[(&mug, 2)])]).await;
+    eventually("reserved", || async { app.shelf(&mug).await == (3, 2) }).await;
+
+    refund(&app, "o1").await;
+    assert_eq!(
+        app.shelf(&mug).await,
+        (3, 2),
+        "a refund alone moves no stock"
+    );
+    app.deliver_events(&[shipment_cancelled("o1")]).await;
+    assert_eq!(app.shelf(&mug).await, (5, 0));
+    // A delivery cannot follow a called-off shipment; one that did would move nothing.
+    app.deliver_events(&[delivered("o1")]).await;
+    assert_eq!(app.shelf(&mug).await, (5, 0));
 }

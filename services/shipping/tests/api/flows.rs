@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use event_contracts::{ShipmentAwaiting, ShipmentDelivered};
+use event_contracts::{ShipmentAwaiting, ShipmentCancelled, ShipmentDelivered};
 
 use test_support::eventually;
 
@@ -108,7 +108,11 @@ async fn a_cancelled_order_cancels_its_pending_shipment_which_then_cannot_be_del
     delivered.assert_error(409, "conflict");
     assert_eq!(delivered.body["details"]["status"], "cancelled");
     app.settled().await;
-    assert!(app.published.lock().unwrap().is_empty());
+    // Only that the goods never left, once: what stock is put back on sale on.
+    let cancelled = app.published_of::<ShipmentCancelled>();
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].data["order_id"], "o1");
+    assert_eq!(app.published.lock().unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -119,6 +123,8 @@ async fn a_refunded_payment_cancels_an_awaiting_shipment() {
     let shipment = app.shipment_of("o1").await;
     assert_eq!(shipment["status"], "cancelled");
     assert_eq!(history(&shipment), ["pending", "awaiting", "cancelled"]);
+    app.settled().await;
+    assert_eq!(app.published_of::<ShipmentCancelled>().len(), 1);
 }
 
 #[tokio::test]
@@ -140,6 +146,11 @@ async fn a_cancellation_after_delivery_is_acknowledged_and_changes_nothing() {
     app.deliver_events(&[order_cancelled("o1", "u1")]).await;
     app.deliver_events(&[payment_refunded("o1", "u1")]).await;
     assert_eq!(app.shipment_of("o1").await["status"], "delivered");
+    app.settled().await;
+    assert!(
+        app.published_of::<ShipmentCancelled>().is_empty(),
+        "delivered goods are out of the shop"
+    );
     assert!(app.parked("order.cancelled").await.is_empty());
     assert!(app.parked("payment.refunded").await.is_empty());
 }

@@ -16,6 +16,7 @@ pub async fn spawn_app() -> TestService {
         "shipment.awaiting",
         "shipment.delivered",
         "shipment.returned",
+        "shipment.cancelled",
     ];
     TestService::spawn(&shipping_service::SERVICE, Settings::default(), &observe).await
 }
