@@ -177,6 +177,12 @@ impl ApiError {
         e
     }
 
+    /// Adds `Retry-After`: the answer will change once something on its way arrives.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.0.retry_after_secs = Some(secs);
+        self
+    }
+
     pub fn code(&self) -> ErrorCode {
         self.0.code
     }

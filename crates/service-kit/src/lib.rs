@@ -13,6 +13,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod paging;
+pub mod peer;
 pub mod runtime;
 pub mod service;
 pub mod telemetry;
@@ -24,6 +25,7 @@ pub use error::{ApiError, ErrorBody, ErrorCode};
 pub use extract::{
     AdminUser, ApiJson, ApiQuery, AuthUser, CorrelationId, MaybeAuthUser, OutboxState,
 };
+pub use peer::Peer;
 pub use runtime::{Running, ServiceContext, ServiceRuntime};
 pub use service::{Api, PublicApi, ServiceDef, ServiceName, Wiring};
 pub use token::{AccessClaims, TokenSigner, TokenVerifier};

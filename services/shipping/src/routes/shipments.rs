@@ -1,8 +1,9 @@
 use axum::{
     Json,
     extract::{Path, State},
+    http::HeaderMap,
 };
-use doc_store::SortOrder;
+use doc_store::{SortOrder, Versioned};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use service_kit::{
@@ -14,6 +15,7 @@ use service_kit::{
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 
+use super::Orders;
 use crate::{
     domain::{Outcome, ShipmentStatus, Step},
     events::{Cause, announce},
@@ -134,7 +136,9 @@ pub async fn get_shipment(
     Ok(Json(ShipmentView::new(shipment.id, shipment.value)))
 }
 
-/// Marks an awaiting shipment delivered and announces `shipment.delivered`.
+/// Marks an awaiting shipment delivered and announces `shipment.delivered`. The order
+/// service is asked first: goods ship only for an order it holds as paid, which its
+/// customer can no longer cancel.
 #[utoipa::path(
     post,
     path = "/api/v1/shipments/{id}/deliver",
@@ -143,22 +147,53 @@ pub async fn get_shipment(
     responses(
         (status = 200, description = "Delivered shipment", body = ShipmentView),
         (status = 404, description = "No such shipment", body = ErrorBody),
-        (status = 409, description = "Not awaiting delivery (`details.status` says what it is), or changed concurrently", body = ErrorBody),
-        (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+        (status = 409, description = "Not awaiting delivery (`details.status` says what it is), changed concurrently, or its order is not paid (`details.order_status`): cancelled or refunded, or still pending, when `Retry-After` says to try again", body = ErrorBody),
+        (status = 503, description = "Storage, token keys or the order service unavailable; retry later", body = ErrorBody),
         NotAdmin,
     )
 )]
 pub async fn deliver_shipment(
     State(state): State<OutboxState>,
+    State(orders): State<Orders>,
     _admin: AdminUser,
     CorrelationId(correlation): CorrelationId,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<ShipmentView>, ApiError> {
+    let current = read(&state, &id).await?;
+    let precondition = "only an awaiting shipment can be delivered";
+    if matches!(current.value.status.on(Step::Deliver), Outcome::Enters(_)) {
+        let order_status = orders.status_of(&current.value.order_id, &headers).await?;
+        match order_status.as_str() {
+            "paid" | "awaiting_shipment" => {}
+            // Paid at the payment service, but not yet at the order service: until it
+            // is, the customer may still cancel.
+            "pending" => {
+                return Err(ApiError::conflict(
+                    "the order is still pending: its payment has not reached it yet, and \
+                     until it has, its customer may cancel it; retry shortly",
+                )
+                .with_details(
+                    json!({ "status": current.value.status, "order_status": order_status }),
+                )
+                .retry_after(1));
+            }
+            _ => {
+                return Err(ApiError::conflict(format!(
+                    "the order is {order_status}, so its goods must not ship; the shipment \
+                     will be called off"
+                ))
+                .with_details(
+                    json!({ "status": current.value.status, "order_status": order_status }),
+                ));
+            }
+        }
+    }
     advance(
         &state,
-        &id,
-        Step::Deliver,
-        "only an awaiting shipment can be delivered",
+        current,
+        &[Step::Deliver],
+        precondition,
         &correlation,
     )
     .await
@@ -174,49 +209,103 @@ pub async fn deliver_shipment(
     responses(
         (status = 200, description = "Returned shipment", body = ShipmentView),
         (status = 404, description = "No such shipment", body = ErrorBody),
-        (status = 409, description = "No return is open (`details.status` says what it is), or changed concurrently", body = ErrorBody),
-        (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+        (status = 409, description = "No return is open (`details.status` says what it is; for a delivered shipment, `details.order_status` what the order service says), or changed concurrently", body = ErrorBody),
+        (status = 503, description = "Storage, token keys or the order service unavailable; retry later", body = ErrorBody),
         NotAdmin,
     )
 )]
 pub async fn return_shipment(
     State(state): State<OutboxState>,
+    State(orders): State<Orders>,
     _admin: AdminUser,
     CorrelationId(correlation): CorrelationId,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<ShipmentView>, ApiError> {
+    let current = read(&state, &id).await?;
+    let precondition = "only a shipment with an open return can be marked returned";
+    // The customer's return answered at the order service, but its event has not
+    // opened the return here yet: the order service is the authority, so open it now.
+    if current.value.status == ShipmentStatus::Delivered {
+        let order_status = orders.status_of(&current.value.order_id, &headers).await?;
+        if order_status == "return_requested" {
+            return advance(
+                &state,
+                current,
+                &[Step::OpenReturn, Step::ReceiveReturn],
+                precondition,
+                &correlation,
+            )
+            .await;
+        }
+        return Err(ApiError::conflict(format!(
+            "{precondition}; this one is delivered, and its order is {order_status}"
+        ))
+        .with_details(json!({ "status": current.value.status, "order_status": order_status })));
+    }
     advance(
         &state,
-        &id,
-        Step::ReceiveReturn,
-        "only a shipment with an open return can be marked returned",
+        current,
+        &[Step::ReceiveReturn],
+        precondition,
         &correlation,
     )
     .await
 }
 
-/// An admin's step: applied only if the domain allows it from the status read, and
-/// written guarded by that read's version, so of two concurrent requests one wins and
-/// the other gets 409 without announcing anything.
+impl Orders {
+    /// The order's status as the order service holds it now, read as the caller.
+    async fn status_of(&self, order_id: &str, caller: &HeaderMap) -> Result<String, ApiError> {
+        #[derive(Deserialize)]
+        struct OrderStatus {
+            status: String,
+        }
+        match self
+            .0
+            .get::<OrderStatus>(&format!("/api/v1/orders/{order_id}"), caller)
+            .await?
+        {
+            Some(order) => Ok(order.status),
+            // The order is stored before its order.created, which made this shipment,
+            // so this is the order service answering wrongly or from elsewhere.
+            None => Err(ApiError::unavailable(format!(
+                "the order service does not know order {order_id}"
+            ))),
+        }
+    }
+}
+
+async fn read(state: &OutboxState, id: &str) -> Result<Versioned<Shipment>, ApiError> {
+    SHIPMENTS
+        .get(state.store(), id)
+        .await?
+        .ok_or_else(no_such_shipment)
+}
+
+/// An admin's steps, taken in turn: applied only if the domain allows each from the
+/// status before it, and written at once guarded by the read's version, so of two
+/// concurrent requests one wins and the other gets 409 without announcing anything.
+/// The last status reached is announced.
 async fn advance(
     state: &OutboxState,
-    id: &str,
-    step: Step,
+    current: Versioned<Shipment>,
+    steps: &[Step],
     precondition: &str,
     correlation: &str,
 ) -> Result<Json<ShipmentView>, ApiError> {
-    let current = SHIPMENTS
-        .get(state.store(), id)
-        .await?
-        .ok_or_else(no_such_shipment)?;
-    let status = current.value.status;
-    let Outcome::Enters(next) = status.on(step) else {
-        return Err(
-            ApiError::conflict(format!("{precondition}; this one is {status}"))
-                .with_details(json!({ "status": status })),
-        );
-    };
-    let updated = current.value.entering(next, OffsetDateTime::now_utc());
+    let now = OffsetDateTime::now_utc();
+    let mut updated = current.value.clone();
+    for step in steps {
+        let status = updated.status;
+        let Outcome::Enters(next) = status.on(*step) else {
+            return Err(
+                ApiError::conflict(format!("{precondition}; this one is {status}"))
+                    .with_details(json!({ "status": status })),
+            );
+        };
+        updated = updated.entering(next, now);
+    }
+    let next = updated.status;
     let events = announce(&current.id, &updated, Cause::Request(correlation))
         .into_iter()
         .collect();

@@ -3,22 +3,67 @@ use event_contracts::{
     CancelReason, Envelope, Event, Money, OrderCancelled, OrderCreated, OrderReturnRequested,
     PaymentCompleted, PaymentRefunded,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use service_kit::Settings;
+use std::ops::Deref;
 use test_support::{TestResponse, TestService, field_of_each};
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{method, path, path_regex},
+};
 
 pub const LIST: &str = "/api/v1/shipments";
 
+/// The shipping service, and the order service it asks before an admin's step: a mock
+/// that answers every order as `awaiting_shipment` unless a test says otherwise.
+pub struct App {
+    pub service: TestService,
+    pub orders: MockServer,
+}
+
+impl Deref for App {
+    type Target = TestService;
+
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
+}
+
+impl App {
+    /// From now on the order service answers that `order_id` is `status`.
+    pub async fn order_is(&self, order_id: &str, status: &str) {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v1/orders/{order_id}")))
+            .respond_with(order_answer(order_id, status))
+            .mount(&self.orders)
+            .await;
+    }
+}
+
+fn order_answer(order_id: &str, status: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "id": order_id, "status": status }))
+}
+
 /// The shipping service; `published` records every `shipment.*` event it publishes, in
 /// order, each checked against its contract schema.
-pub async fn spawn_app() -> TestService {
+pub async fn spawn_app() -> App {
+    let orders = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/v1/orders/[^/]+$"))
+        .respond_with(order_answer("any", "awaiting_shipment"))
+        .with_priority(10)
+        .mount(&orders)
+        .await;
+    let mut settings = Settings::default();
+    settings.urls.insert("order".into(), orders.uri());
     let observe = [
         "shipment.awaiting",
         "shipment.delivered",
         "shipment.returned",
         "shipment.cancelled",
     ];
-    TestService::spawn(&shipping_service::SERVICE, Settings::default(), &observe).await
+    let service = TestService::spawn(&shipping_service::SERVICE, settings, &observe).await;
+    App { service, orders }
 }
 
 fn total() -> Money {

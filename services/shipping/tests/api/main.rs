@@ -6,3 +6,4 @@ mod actions;
 mod flows;
 mod listing;
 mod openapi;
+mod order_checks;
