@@ -32,15 +32,25 @@ impl Peer {
         })
     }
 
-    /// `GET {path}` as the caller whose request headers these are: the body on 200,
-    /// `None` on 404. Anything else is a 503 with `Retry-After`: the peer is down, or
-    /// answered what it never should, and the client's request did not happen.
+    /// `GET` of the path made of `segments` (each escaped as one path segment, so an id
+    /// cannot reach another route), as the caller whose request headers these are: the
+    /// body on 200, `None` on 404. Anything else is a 503 with `Retry-After`: the peer
+    /// is down, or answered what it never should, and the client's request did not
+    /// happen.
     pub async fn get<T: DeserializeOwned>(
         &self,
-        path: &str,
+        segments: &[&str],
         caller: &HeaderMap,
     ) -> Result<Option<T>, ApiError> {
-        let mut request = self.client.get(format!("{}{path}", self.base));
+        let path = segments.join("/");
+        let path = path.as_str();
+        let mut url = reqwest::Url::parse(&self.base)
+            .map_err(|e| ApiError::internal(format!("the {} URL is invalid: {e}", self.name)))?;
+        url.path_segments_mut()
+            .map_err(|()| ApiError::internal(format!("the {} URL cannot take a path", self.name)))?
+            .pop_if_empty()
+            .extend(segments);
+        let mut request = self.client.get(url);
         if let Some(authorization) = caller.get(header::AUTHORIZATION) {
             request = request.header(header::AUTHORIZATION, authorization);
         }

@@ -244,6 +244,15 @@ pub struct SnapshotStamp {
 }
 
 impl SnapshotStamp {
+    /// The stamp of a snapshot read from the product service rather than taken from an
+    /// event: older than any event's, so that every event about the product replaces it.
+    pub fn read_through() -> Self {
+        Self {
+            occurred_at: time::OffsetDateTime::UNIX_EPOCH,
+            event_id: String::new(),
+        }
+    }
+
     /// Whether a snapshot with this stamp replaces one stamped `current`. A redelivered
     /// event has an equal stamp and replaces nothing.
     pub fn supersedes(&self, current: &SnapshotStamp) -> bool {

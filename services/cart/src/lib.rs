@@ -13,13 +13,16 @@ mod store;
 
 use std::sync::Arc;
 
-use service_kit::{OutboxState, ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{OutboxState, Peer, ServiceDef, ServiceName, ServiceRuntime, Wiring};
 
 /// The cart service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("cart", 8084, store::COLLECTIONS, wire).public(
     &["cart"],
     include_str!("../../../contracts/api/cart.v1.json"),
 );
+
+/// The service that owns the catalog: asked about a product the cart has not heard of.
+const PRODUCT: ServiceName = ServiceName::new("product");
 
 /// Registers its checkout count, consumes its topics with a handler holding the outbox,
 /// and returns its API.
@@ -30,12 +33,14 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
         runtime
             .consume(events::TOPICS, Arc::new(events::CartEvents(outbox.clone())))
             .await?;
+        let ctx = runtime.context();
         Ok(routes::api(routes::CartState {
             api: OutboxState {
                 outbox,
-                verifier: runtime.context().verifier.clone(),
+                verifier: ctx.verifier.clone(),
             },
             checkouts,
+            products: routes::Products(Peer::new(&ctx.settings, PRODUCT)?),
         }))
     })
 }

@@ -1,7 +1,7 @@
 use axum::{
     Json,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
 };
 use money::Money;
 use serde::{Deserialize, Serialize};
@@ -10,10 +10,12 @@ use utoipa::ToSchema;
 
 use event_bus::BoxError;
 
-use super::retrying;
+use super::{Products, retrying};
 use crate::{
-    domain::{PricedCart, PricedLine, Quantity, price},
-    store::{CARTS, CartDoc, as_conflict, listings, save_cart},
+    domain::{Listing, PricedCart, PricedLine, Quantity, SnapshotStamp, price},
+    store::{
+        CARTS, CATALOG, CartDoc, CatalogEntry, CatalogProduct, as_conflict, listings, save_cart,
+    },
 };
 
 /// Longer ids are never product ids; refusing them keeps junk out of lookups and logs.
@@ -112,6 +114,8 @@ enum Change {
     Add {
         product_id: String,
         quantity: Quantity,
+        /// The product as its service answered, when the catalog had not heard of it.
+        read: Option<CatalogProduct>,
     },
     Set {
         product_id: String,
@@ -154,12 +158,39 @@ async fn apply(
     // Collected first: a future holding the lazy iterator (and its closure) across the
     // await would not be `Send` for every lifetime, as axum handlers must be.
     let wanted: Vec<&str> = cart.product_ids().chain(added).collect();
-    let catalog = listings(store, wanted).await?;
+    let mut catalog = listings(store, wanted).await?;
     cart.retain_products(|id| catalog.contains_key(id));
+    let mut learnt = None;
+    if let Change::Add {
+        product_id,
+        read: Some(product),
+        ..
+    } = change
+        && !catalog.contains_key(product_id)
+        // Removed meanwhile: the tombstone stands.
+        && CATALOG.get(store, product_id).await?.is_none()
+    {
+        catalog.insert(
+            product_id.clone(),
+            Listing {
+                name: product.name.clone(),
+                unit_price: product.price,
+            },
+        );
+        let entry = CatalogEntry {
+            product: Some(product.clone()),
+            stamp: SnapshotStamp::read_through(),
+            updated_at: time::OffsetDateTime::now_utc(),
+        };
+        // An insert: should the event have stored the product meanwhile, the batch
+        // fails as a conflict and runs again on what the event stored.
+        learnt = Some(CATALOG.insert(product_id, &entry));
+    }
     let priced = match change {
         Change::Add {
             product_id,
             quantity,
+            ..
         } => {
             if !catalog.contains_key(product_id) {
                 return Err(ApiError::invalid(
@@ -184,10 +215,9 @@ async fn apply(
             None
         }
     };
-    store
-        .commit(save_cart(user_id, current.as_ref(), &CartDoc::new(cart)))
-        .await
-        .map_err(as_conflict)?;
+    let mut writes = save_cart(user_id, current.as_ref(), &CartDoc::new(cart));
+    writes.extend(learnt);
+    store.commit(writes).await.map_err(as_conflict)?;
     Ok(priced)
 }
 
@@ -227,22 +257,55 @@ pub async fn get_cart(
         (status = 413, description = "Body over 1 MiB", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "`quantity` is not 1 to 1000 (after adding to what the cart holds), or `product_id` names no product in the catalog, is priced in another currency than the cart, or would be the 101st product; an unknown field is refused too. `details.field` names the field", body = ErrorBody),
+        (status = 503, description = "The product is new to the cart and the product service cannot be asked about it; `Retry-After` says when to try again", body = ErrorBody),
         MalformedJson,
     )
 )]
 pub async fn add_item(
     State(state): State<OutboxState>,
+    State(products): State<Products>,
     user: AuthUser,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<AddItem>,
 ) -> Result<Json<CartView>, ApiError> {
     let quantity = Quantity::parse(body.quantity)?;
     let product_id = product_id(body.product_id)?;
+    let read = products.unheard_of(&state, &product_id, &headers).await?;
     let change = Change::Add {
         product_id,
         quantity,
+        read,
     };
     let priced = change_cart(&state, &user.id, change).await?;
     Ok(Json(priced.unwrap_or_default().into()))
+}
+
+impl Products {
+    /// A product the cart's catalog has never heard of (not even as removed), as the
+    /// product service answers now: it may have been created a moment ago, its
+    /// `product.created` still on its way. `None` when the catalog knows it, or when it
+    /// does not exist.
+    async fn unheard_of(
+        &self,
+        state: &OutboxState,
+        product_id: &str,
+        caller: &HeaderMap,
+    ) -> Result<Option<CatalogProduct>, ApiError> {
+        #[derive(Deserialize)]
+        struct Listed {
+            name: String,
+            owner_id: String,
+            price: event_contracts::Money,
+        }
+        if CATALOG.get(state.store(), product_id).await?.is_some() {
+            return Ok(None);
+        }
+        Ok(self
+            .0
+            .get::<Listed>(&["api", "v1", "products", product_id], caller)
+            .await?
+            .map(|p| CatalogProduct::new(p.name, p.owner_id, p.price)))
+    }
 }
 
 /// Sets how many of a product the caller's cart holds.

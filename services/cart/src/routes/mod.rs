@@ -26,7 +26,12 @@ const DOC: ApiDoc = ApiDoc {
 pub struct CartState {
     pub api: OutboxState,
     pub checkouts: Checkouts,
+    pub products: Products,
 }
+
+/// The product service, asked about a product the cart's catalog has not heard of yet.
+#[derive(Clone)]
+pub struct Products(pub service_kit::Peer);
 
 impl FromRef<CartState> for Arc<TokenVerifier> {
     fn from_ref(state: &CartState) -> Self {

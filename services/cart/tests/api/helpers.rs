@@ -5,28 +5,44 @@ use event_contracts::{
 };
 use serde_json::{Value, json};
 use service_kit::Settings;
+use std::ops::Deref;
 use test_support::{TestResponse, TestService};
+use wiremock::MockServer;
+
+/// The cart service, and the product service it reads a product from when its
+/// catalog has not heard of it yet: a mock that knows no product unless a test says.
+pub struct App {
+    pub service: TestService,
+    pub products: MockServer,
+}
+
+impl Deref for App {
+    type Target = TestService;
+
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
+}
 
 /// The cart service; `published` records every `cart.checkout` it publishes, in order,
 /// each checked against its contract schema.
-pub async fn spawn_app() -> TestService {
-    TestService::spawn(
-        &cart_service::SERVICE,
-        Settings::default(),
-        &["cart.checkout"],
-    )
-    .await
+pub async fn spawn_app() -> App {
+    let products = MockServer::start().await;
+    let mut settings = Settings::default();
+    settings.urls.insert("product".into(), products.uri());
+    let service = TestService::spawn(&cart_service::SERVICE, settings, &["cart.checkout"]).await;
+    App { service, products }
 }
 
 /// The cart service with green tea at 2.50 EUR in its catalog.
-pub async fn spawn_app_with_tea() -> TestService {
+pub async fn spawn_app_with_tea() -> App {
     let app = spawn_app().await;
     app.listed("tea", "Green tea", 250).await;
     app
 }
 
 /// The cart service with green tea at 2.50 EUR and a cup at 10.00 EUR in its catalog.
-pub async fn spawn_app_with_tea_and_cup() -> TestService {
+pub async fn spawn_app_with_tea_and_cup() -> App {
     let app = spawn_app_with_tea().await;
     app.listed("cup", "Cup", 1000).await;
     app

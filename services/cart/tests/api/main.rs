@@ -5,5 +5,6 @@ mod helpers;
 mod accounts;
 mod catalog;
 mod checkout;
+mod fresh_products;
 mod items;
 mod openapi;

@@ -262,7 +262,7 @@ impl Orders {
         }
         match self
             .0
-            .get::<OrderStatus>(&format!("/api/v1/orders/{order_id}"), caller)
+            .get::<OrderStatus>(&["api", "v1", "orders", order_id], caller)
             .await?
         {
             Some(order) => Ok(order.status),
