@@ -6,7 +6,7 @@ use event_contracts::{
     Envelope, Event, ProductCreated, ProductRemoved, ProductUpdated, UserRegistered,
 };
 
-use crate::store::{OWNED_PRODUCTS, OwnedProduct, PROFILES, Profile};
+use crate::store::{DELETED_ACCOUNTS, OWNED_PRODUCTS, OwnedProduct, PROFILES, Profile};
 
 pub const TOPICS: &[&str] = &[
     UserRegistered::TYPE,
@@ -101,24 +101,26 @@ impl UserEvents {
         event: &Envelope,
         registered: UserRegistered,
     ) -> Result<(), BoxError> {
-        let exists = PROFILES
-            .get(self.0.store(), &registered.user_id)
-            .await?
-            .is_some();
+        let store = self.0.store();
+        // Made already (by a request with the new account's token), or deleted since.
+        let settled = PROFILES.get(store, &registered.user_id).await?.is_some()
+            || DELETED_ACCOUNTS
+                .get(store, &registered.user_id)
+                .await?
+                .is_some();
         let mut writes = Vec::new();
-        if !exists {
-            let now = time::OffsetDateTime::now_utc();
-            let profile = Profile {
-                email: registered.email,
-                role: registered.role,
-                display_name: None,
-                shipping_address: None,
-                created_at: now,
-                updated_at: now,
-            };
+        if !settled {
+            let profile = Profile::registered(registered.email, registered.role);
             writes.push(PROFILES.insert(&registered.user_id, &profile));
         }
-        apply_once(&self.0, event, writes, vec![]).await?;
-        Ok(())
+        match apply_once(&self.0, event, writes, vec![]).await {
+            Ok(_) => Ok(()),
+            // A request made the profile between our look and our insert: the effect.
+            Err(e) if e.is_duplicate_in(PROFILES.name()) => {
+                apply_once(&self.0, event, vec![], vec![]).await?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }

@@ -12,7 +12,7 @@ use service_kit::{
 };
 
 use super::me::ProfileView;
-use crate::store::PROFILES;
+use crate::store::{DELETED_ACCOUNTS, DeletedAccount, PROFILES};
 
 /// Every profile, oldest first.
 #[utoipa::path(
@@ -98,7 +98,18 @@ pub async fn delete_user(
     let event = Envelope::new(&UserDeleted { user_id: id }, correlation);
     state
         .outbox
-        .commit(vec![PROFILES.delete(&profile)], vec![event])
+        .commit(
+            vec![
+                PROFILES.delete(&profile),
+                DELETED_ACCOUNTS.insert(
+                    &profile.id,
+                    &DeletedAccount {
+                        at: time::OffsetDateTime::now_utc(),
+                    },
+                ),
+            ],
+            vec![event],
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

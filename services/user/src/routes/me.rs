@@ -9,10 +9,39 @@ use service_kit::{
 };
 use utoipa::ToSchema;
 
+use doc_store::{StoreError, Versioned};
+
 use crate::{
     domain::profile_text,
-    store::{OWNED_PRODUCTS, PROFILES, Profile},
+    store::{DELETED_ACCOUNTS, OWNED_PRODUCTS, PROFILES, Profile},
 };
+
+/// The caller's profile. One not made yet (`user.registered` still on its way) is made
+/// now from the caller's verified token, which is auth's word that the account exists,
+/// with its email and role; `user.registered` then finds it made. An account deleted
+/// since has none.
+async fn profile_of(state: &OutboxState, user: &AuthUser) -> Result<Versioned<Profile>, ApiError> {
+    let store = state.store();
+    if let Some(profile) = PROFILES.get(store, &user.id).await? {
+        return Ok(profile);
+    }
+    if DELETED_ACCOUNTS.get(store, &user.id).await?.is_some() {
+        return Err(ApiError::not_found("this account was deleted"));
+    }
+    let profile = Profile::registered(user.email.clone(), user.role);
+    match store
+        .commit(vec![PROFILES.insert(&user.id, &profile)])
+        .await
+    {
+        // Made meanwhile, by the event or another request: that one stands.
+        Ok(()) | Err(StoreError::Duplicate { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    PROFILES
+        .get(store, &user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("this account was deleted"))
+}
 
 /// A product the caller sells, as the catalog last announced it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -97,17 +126,14 @@ pub struct ProfileUpdate {
     security(("bearerAuth" = [])),
     responses(
         (status = 200, description = "Profile", body = ProfileView),
-        (status = 404, description = "No profile yet (registration still propagating) or account deleted", body = ErrorBody),
+        (status = 404, description = "The account was deleted", body = ErrorBody),
     )
 )]
 pub async fn get_me(
     State(state): State<OutboxState>,
     user: AuthUser,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let profile = PROFILES
-        .get(state.store(), &user.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no profile for this account"))?;
+    let profile = profile_of(&state, &user).await?;
     Ok(Json(ProfileView::new(profile.id, profile.value)))
 }
 
@@ -119,7 +145,7 @@ pub async fn get_me(
     request_body = ProfileUpdate,
     responses(
         (status = 200, description = "Updated profile", body = ProfileView),
-        (status = 404, description = "No profile for this account", body = ErrorBody),
+        (status = 404, description = "The account was deleted", body = ErrorBody),
         (status = 409, description = "Changed concurrently; retry", body = ErrorBody),
         (status = 422, description = "A field is invalid or may not be changed", body = ErrorBody),
         MalformedJson,
@@ -138,10 +164,7 @@ pub async fn update_me(
         .shipping_address
         .map(|v| profile_text("shipping_address", &v, 500))
         .transpose()?;
-    let current = PROFILES
-        .get(state.store(), &user.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no profile for this account"))?;
+    let current = profile_of(&state, &user).await?;
     let mut profile = current.value.clone();
     if display_name.is_some() {
         profile.display_name = display_name;

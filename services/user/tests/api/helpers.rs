@@ -1,7 +1,7 @@
 use axum::http::Method;
 use event_contracts::{Envelope, Role, UserRegistered};
 use service_kit::Settings;
-use test_support::{TestResponse, TestService, eventually};
+use test_support::{TestResponse, TestService};
 
 /// The user service; `published` records every `user.deleted` it publishes, in order.
 pub async fn spawn_app() -> TestService {
@@ -30,12 +30,7 @@ impl UserSteps for TestService {
             },
             "test",
         );
-        self.publish(std::slice::from_ref(&event)).await;
-        let token = self.tokens.customer(user_id);
-        eventually("the profile to be created", || async {
-            self.get("/api/v1/users/me", &token).await.status == 200
-        })
-        .await;
+        self.deliver_events(std::slice::from_ref(&event)).await;
         event
     }
 

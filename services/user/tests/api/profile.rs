@@ -170,3 +170,54 @@ async fn a_user_lists_the_products_they_own_as_the_catalog_announces_them() {
     assert_eq!(mine.body["items"][0]["id"], "p1");
     assert_eq!(mine.body["items"][0]["stock"], 2);
 }
+
+/// Tried as a new user would, in distributed mode: right after register and login,
+/// `GET /users/me` answered 404 "no profile for this account" until user.registered
+/// arrived. The verified token is auth's word that the account exists, with its email
+/// and role, so the profile is there at once.
+#[tokio::test]
+async fn a_profile_is_there_right_after_registration_before_its_event_arrives() {
+    let app = spawn_app().await;
+    let token = app.tokens.customer("u1");
+    let me = app.get("/api/v1/users/me", &token).await;
+    assert_eq!(me.status, 200, "{}", me.body);
+    assert_eq!(me.body["email"], "u1@example.com");
+    assert_eq!(me.body["role"], "customer");
+
+    let updated = app
+        .send(
+            Method::PATCH,
+            "/api/v1/users/me",
+            Some(&token),
+            Some(json!({ "display_name": "Ada" })),
+        )
+        .await;
+    assert_eq!(updated.status, 200, "{}", updated.body);
+
+    // The event, when it comes, finds the profile and keeps what the user changed.
+    app.registered("u1", Role::Customer).await;
+    let me = app.get("/api/v1/users/me", &token).await;
+    assert_eq!(me.body["display_name"], "Ada");
+    assert_eq!(app.stored("profiles").await.items.len(), 1);
+}
+
+/// A deleted account's token stays valid until it expires; it must not bring the
+/// profile back, and neither may a late user.registered.
+#[tokio::test]
+async fn a_deleted_account_gets_no_profile_back() {
+    let app = spawn_app().await;
+    let event = app.registered("u1", Role::Customer).await;
+    let admin = app.tokens.admin("root");
+    let deleted = app
+        .send(Method::DELETE, "/api/v1/users/u1", Some(&admin), None)
+        .await;
+    assert_eq!(deleted.status, 204);
+
+    let token = app.tokens.customer("u1");
+    let me = app.get("/api/v1/users/me", &token).await;
+    assert_eq!(me.status, 404, "{}", me.body);
+    app.publish(&[event]).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(app.get("/api/v1/users/me", &token).await.status, 404);
+    assert!(app.stored("profiles").await.items.is_empty());
+}
