@@ -131,7 +131,21 @@ async fn one_checkout(client: &Client, product: &str, poll: Duration) -> anyhow:
     loop {
         let order = client.get(&path).await?;
         if order.status.is_success() {
-            return Ok(started.elapsed());
+            let latency = started.elapsed();
+            anyhow::ensure!(
+                order.body["status"] == "pending",
+                "order {order_id} was not placed: {order:?}"
+            );
+            // Unpaid orders count against the customer's cap (SHOP_ORDER_MAX_PENDING),
+            // and hold stock: a shopper who will not pay cancels.
+            let cancelled = client
+                .post(&format!("{path}/cancel"), serde_json::json!({}))
+                .await?;
+            anyhow::ensure!(
+                cancelled.status.is_success(),
+                "cancel {order_id}: {cancelled:?}"
+            );
+            return Ok(latency);
         }
         anyhow::ensure!(
             started.elapsed() < Duration::from_secs(60),

@@ -112,6 +112,14 @@ pub struct Settings {
     /// service on one host need ids of their own.
     pub kafka_instance_id: Option<String>,
 
+    /// How long a pending order holds its stock unpaid before it is cancelled.
+    pub order_payment_window_secs: u64,
+    /// The most unpaid (pending) orders one customer may hold at once, and the most
+    /// units across them: anyone can register, so without a cap anyone could hold a
+    /// product's whole stock for free.
+    pub order_max_pending: u32,
+    pub order_max_pending_units: u32,
+
     /// `simulated` (built in; cards 4242424242424242 approved, 4000000000000002
     /// declined) or `http` (a real provider at `payment_provider_url`).
     pub payment_provider: String,
@@ -169,6 +177,9 @@ impl Default for Settings {
             kafka_replication: 1,
             kafka_fetch_wait_max_ms: 100,
             kafka_instance_id: None,
+            order_payment_window_secs: 30 * 60,
+            order_max_pending: 5,
+            order_max_pending_units: 100,
             payment_provider: "simulated".into(),
             payment_provider_url: None,
             payment_provider_timeout_ms: 5_000,
@@ -282,6 +293,16 @@ impl Settings {
                     "payment_provider must be `simulated` or `http`, not `{other}`"
                 )));
             }
+        }
+        if self.order_payment_window_secs == 0
+            || self.order_max_pending == 0
+            || self.order_max_pending_units == 0
+        {
+            return Err(ConfigError(
+                "order_payment_window_secs, order_max_pending and order_max_pending_units \
+                 must be at least 1"
+                    .into(),
+            ));
         }
         if self.payment_reconcile_interval_ms == 0 {
             return Err(ConfigError(

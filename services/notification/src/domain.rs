@@ -139,6 +139,7 @@ pub fn compose(event: &Envelope) -> Result<Option<Notification>, ContractError> 
                     CancelReason::CustomerRequest => "at your request",
                     CancelReason::PaymentFailed => "because its payment failed",
                     CancelReason::StockRejected => "because some items are out of stock",
+                    CancelReason::PaymentTimeout => "because it was not paid in time",
                 };
                 format!("Order {order} was cancelled {why}.")
             })
@@ -362,6 +363,7 @@ mod tests {
             (CancelReason::CustomerRequest, "at your request"),
             (CancelReason::PaymentFailed, "payment failed"),
             (CancelReason::StockRejected, "out of stock"),
+            (CancelReason::PaymentTimeout, "not paid in time"),
         ] {
             let event = Envelope::new(
                 &OrderCancelled {

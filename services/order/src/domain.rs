@@ -31,6 +31,8 @@ pub enum Trigger {
     CustomerCancels,
     CustomerAccepts,
     CustomerReturns,
+    /// Still pending when the payment window closed.
+    PaymentWindowClosed,
 }
 
 /// The answer of the state machine to a trigger.
@@ -92,7 +94,9 @@ impl OrderStatus {
         use OrderStatus::*;
         use Trigger::*;
         match (trigger, self) {
-            (StockRejected | PaymentFailed | CustomerCancels, Pending) => Step::To(Cancelled),
+            (StockRejected | PaymentFailed | CustomerCancels | PaymentWindowClosed, Pending) => {
+                Step::To(Cancelled)
+            }
             (CustomerCancels | CustomerAccepts | CustomerReturns, _) => match (trigger, self) {
                 (CustomerAccepts, Delivered) => Step::To(Completed),
                 (CustomerReturns, Delivered) => Step::To(ReturnRequested),
@@ -162,6 +166,14 @@ mod tests {
     }
 
     #[test]
+    fn only_a_pending_order_is_cancelled_when_its_payment_window_closes() {
+        assert_eq!(Pending.step(PaymentWindowClosed), Step::To(Cancelled));
+        for status in [Paid, AwaitingShipment, Delivered, Cancelled, Refunded] {
+            assert_eq!(status.step(PaymentWindowClosed), Step::Ignore, "{status:?}");
+        }
+    }
+
+    #[test]
     fn a_payment_arriving_after_cancellation_is_ignored() {
         assert_eq!(Cancelled.step(PaymentCompleted), Step::Ignore);
         assert_eq!(Cancelled.step(PaymentRefunded), Step::Ignore);
@@ -179,6 +191,7 @@ mod tests {
             CustomerCancels,
             CustomerAccepts,
             CustomerReturns,
+            PaymentWindowClosed,
         ])
     }
 

@@ -1,6 +1,7 @@
 //! The order follows the other services' events through its state machine.
 
 use async_trait::async_trait;
+use doc_store::Query;
 use event_bus::{Applied, BoxError, EventHandler, Outbox, apply_once, retry_on_conflict};
 use event_contracts::{
     CartCheckedOut, Envelope, Event, OrderCreated, PaymentCompleted, PaymentFailed,
@@ -30,6 +31,38 @@ pub const TOPICS: &[&str] = &[
 pub struct OrderEvents {
     pub outbox: Outbox,
     pub metrics: OrderMetrics,
+    pub caps: PendingCaps,
+}
+
+/// The most unpaid orders, and units across them, one customer may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct PendingCaps {
+    pub orders: u32,
+    pub units: u32,
+}
+
+impl PendingCaps {
+    /// Why a new order of `units` is refused, given the customer's pending orders'
+    /// unit counts; `None` when it is placed.
+    pub fn refusal(&self, pending: &[u32], units: u32) -> Option<String> {
+        let held: u64 = pending.iter().map(|u| u64::from(*u)).sum();
+        if pending.len() >= self.orders as usize {
+            return Some(format!(
+                "refused: the customer already holds {} unpaid orders, the most allowed; \
+                 pay or cancel one first",
+                pending.len()
+            ));
+        }
+        if held + u64::from(units) > u64::from(self.units) {
+            return Some(format!(
+                "refused: {units} more units would make {} held in unpaid orders, over the \
+                 {} allowed",
+                held + u64::from(units),
+                self.units
+            ));
+        }
+        None
+    }
 }
 
 /// Every event but the checkout names its order; pull the id out of whichever it is.
@@ -75,7 +108,7 @@ impl OrderEvents {
             return Ok(());
         }
         let now = time::OffsetDateTime::now_utc();
-        let order = Order {
+        let mut order = Order {
             user_id: checkout.user_id.clone(),
             checkout_id: checkout.checkout_id.clone(),
             items: checkout.items.clone(),
@@ -89,6 +122,23 @@ impl OrderEvents {
             }],
             created_at: now,
         };
+        if let Some(refusal) = self.refusal(&checkout).await? {
+            // Placed, so the checkout's Location answers, but cancelled at once, and
+            // announced to nobody: it never reserves anything.
+            order.move_to(OrderStatus::Cancelled, &refusal);
+            let applied = apply_once(
+                &self.outbox,
+                event,
+                vec![ORDERS.insert(&checkout.order_id, &order)],
+                vec![],
+            )
+            .await?;
+            if applied == Applied::Now {
+                tracing::info!(order_id = %checkout.order_id, user_id = %checkout.user_id, %refusal, "checkout refused");
+                self.metrics.entered(OrderStatus::Cancelled);
+            }
+            return Ok(());
+        }
         let created = Envelope::caused_by(
             &OrderCreated {
                 order_id: checkout.order_id.clone(),
@@ -110,6 +160,22 @@ impl OrderEvents {
             self.metrics.entered(OrderStatus::Pending);
         }
         Ok(())
+    }
+
+    /// Why the customer may not place this checkout now, if they may not: past the cap
+    /// on unpaid orders or on units held in them.
+    async fn refusal(&self, checkout: &CartCheckedOut) -> Result<Option<String>, BoxError> {
+        let query = Query::eq("user_id", checkout.user_id.as_str())
+            .and_eq("status", "pending")
+            .page(0, u64::from(self.caps.orders));
+        let pending = ORDERS.find(self.outbox.store(), &query).await?;
+        let held: Vec<u32> = pending
+            .items
+            .iter()
+            .map(|o| o.value.items.iter().map(|i| i.quantity).sum())
+            .collect();
+        let units = checkout.items.iter().map(|i| i.quantity).sum();
+        Ok(self.caps.refusal(&held, units))
     }
 
     async fn stock_reserved(&self, event: &Envelope) -> Result<(), BoxError> {

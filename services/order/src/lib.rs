@@ -5,6 +5,7 @@
 
 pub mod domain;
 mod events;
+mod expiry;
 mod lifecycle;
 pub mod metrics;
 mod routes;
@@ -12,7 +13,7 @@ mod routes;
 #[doc(hidden)]
 pub mod store;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use service_kit::{OutboxState, ServiceDef, ServiceRuntime, Wiring};
 
@@ -36,9 +37,21 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
                 .spawn_pending_refresh(ctx.store().clone(), ctx.shutdown.clone()),
         );
         let outbox = runtime.outbox().clone();
+        runtime.track(
+            expiry::Expiry {
+                outbox: outbox.clone(),
+                metrics: metrics.clone(),
+                window: Duration::from_secs(ctx.settings.order_payment_window_secs),
+            }
+            .spawn(ctx.shutdown.clone()),
+        );
         let handler = events::OrderEvents {
             outbox: outbox.clone(),
             metrics: metrics.clone(),
+            caps: events::PendingCaps {
+                orders: ctx.settings.order_max_pending,
+                units: ctx.settings.order_max_pending_units,
+            },
         };
         runtime.consume(events::TOPICS, Arc::new(handler)).await?;
         Ok(routes::api(routes::OrderState {

@@ -18,6 +18,12 @@ use crate::{
 pub enum Origin<'a> {
     Event(&'a Envelope),
     Request(&'a str),
+    /// A deadline the service itself keeps: why, in words, and a correlation id of
+    /// its own for the events it causes.
+    Deadline {
+        cause: &'a str,
+        correlation: &'a str,
+    },
 }
 
 impl Origin<'_> {
@@ -25,6 +31,7 @@ impl Origin<'_> {
         match self {
             Origin::Event(cause) => Envelope::caused_by(event, cause),
             Origin::Request(correlation) => Envelope::new(event, *correlation),
+            Origin::Deadline { correlation, .. } => Envelope::new(event, *correlation),
         }
     }
 
@@ -32,6 +39,7 @@ impl Origin<'_> {
         match self {
             Origin::Event(e) => e.event_type.clone(),
             Origin::Request(_) => format!("{trigger:?}"),
+            Origin::Deadline { cause, .. } => (*cause).to_owned(),
         }
     }
 }
@@ -51,6 +59,7 @@ fn cancel_reason(trigger: Trigger) -> CancelReason {
     match trigger {
         Trigger::StockRejected => CancelReason::StockRejected,
         Trigger::PaymentFailed => CancelReason::PaymentFailed,
+        Trigger::PaymentWindowClosed => CancelReason::PaymentTimeout,
         _ => CancelReason::CustomerRequest,
     }
 }

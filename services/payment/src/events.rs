@@ -165,6 +165,7 @@ impl PaymentEvents {
             CancelReason::CustomerRequest => "order cancelled by the customer",
             CancelReason::PaymentFailed => "order cancelled: payment failed",
             CancelReason::StockRejected => "order cancelled: stock could not be reserved",
+            CancelReason::PaymentTimeout => "order cancelled: not paid in time",
         };
         let Some(current) = self.0.settled_for_order(&cancelled.order_id).await? else {
             return self.cancelled_first(event, &cancelled.order_id, note).await;

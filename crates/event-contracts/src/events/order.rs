@@ -33,6 +33,8 @@ pub enum CancelReason {
     PaymentFailed,
     /// Nothing was reserved, so there is no stock to put back.
     StockRejected,
+    /// Not paid within the payment window: what it held is released for others.
+    PaymentTimeout,
 }
 
 /// `order.return_requested`: the customer asked to return a delivered order.

@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod hoarding;
 mod lifecycle;
 mod metrics;
 mod openapi;
