@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use event_contracts::{Envelope, Money, PaymentCompleted};
 use service_kit::Settings;
-use test_support::{TestService, eventually};
+use test_support::TestService;
 
 use crate::helpers::OrderSteps;
 
