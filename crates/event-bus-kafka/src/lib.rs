@@ -181,7 +181,11 @@ impl KafkaBus {
         event: &Envelope,
         headers: OwnedHeaders,
     ) -> Result<(), BusError> {
-        let payload = serde_json::to_vec(event).map_err(unavailable)?;
+        let refused = |reason: String| BusError::Rejected {
+            event_ids: vec![event.id.clone()],
+            reason,
+        };
+        let payload = serde_json::to_vec(event).map_err(|e| refused(e.to_string()))?;
         let record = FutureRecord::to(topic)
             .key(&event.key)
             .payload(&payload)
@@ -190,7 +194,18 @@ impl KafkaBus {
             .send(record, SEND_TIMEOUT)
             .await
             .map(|_| ())
-            .map_err(|(e, _)| unavailable(e))
+            .map_err(|(e, _)| match e.rdkafka_error_code() {
+                // What the broker (or librdkafka, before sending) will refuse however
+                // often it is asked.
+                Some(
+                    RDKafkaErrorCode::MessageSizeTooLarge
+                    | RDKafkaErrorCode::InvalidMessageSize
+                    | RDKafkaErrorCode::InvalidMessage
+                    | RDKafkaErrorCode::InvalidRecord
+                    | RDKafkaErrorCode::MessageBatchTooLarge,
+                ) => refused(e.to_string()),
+                _ => unavailable(e),
+            })
     }
 
     fn consumer_config(&self, group: &str) -> ClientConfig {
@@ -348,13 +363,34 @@ fn event_headers(event: &Envelope) -> OwnedHeaders {
 #[async_trait]
 impl EventBus for KafkaBus {
     async fn publish(&self, events: &[Envelope]) -> Result<(), BusError> {
-        // One at a time: the relay deletes its batch only after every event is acked,
-        // and per-key order holds because the producer is idempotent.
-        for event in events {
-            self.send(&event.event_type, event, event_headers(event))
-                .await?;
+        // Every event handed to librdkafka at once, in order, and the acks awaited
+        // together: it batches them per partition, and the idempotent producer keeps
+        // per-key order with several requests in flight. The relay deletes its batch
+        // only after every event is acked (or refused for good).
+        let sends = events
+            .iter()
+            .map(|event| self.send(&event.event_type, event, event_headers(event)));
+        let mut refused = Vec::new();
+        let mut reasons = Vec::new();
+        let mut outage = None;
+        for result in futures::future::join_all(sends).await {
+            match result {
+                Ok(()) => {}
+                Err(BusError::Rejected { event_ids, reason }) => {
+                    refused.extend(event_ids);
+                    reasons.push(reason);
+                }
+                Err(e) => outage = Some(e),
+            }
         }
-        Ok(())
+        match outage {
+            Some(e) => Err(e),
+            None if refused.is_empty() => Ok(()),
+            None => Err(BusError::Rejected {
+                event_ids: refused,
+                reason: reasons.join("; "),
+            }),
+        }
     }
 
     async fn subscribe(

@@ -74,3 +74,35 @@ async fn a_consumer_is_waited_for_until_it_joins_its_group_and_once_it_stops() {
     consuming.await.unwrap();
     assert_eq!(bus.consumers_waiting(), [format!("{group}/{topic}")]);
 }
+
+/// An event the broker will never take (here, larger than a message may be) is refused
+/// for good and by name, and the events around it are published: the relay then sets
+/// that one aside rather than retrying the whole batch for ever.
+#[tokio::test]
+async fn an_event_too_large_to_publish_is_refused_by_name_and_the_rest_go_out() {
+    use event_bus::BusError;
+    use event_contracts::{Envelope, Role, UserRegistered};
+
+    let Some(bus) = broker().await else { return };
+    let registered = |email: String| {
+        Envelope::new(
+            &UserRegistered {
+                user_id: "u1".into(),
+                email,
+                role: Role::Customer,
+            },
+            "too-large",
+        )
+    };
+    let before = registered("before@example.com".into());
+    // librdkafka's default message.max.bytes is 1 MB.
+    let huge = registered("x".repeat(2 << 20));
+    let after = registered("after@example.com".into());
+    let result = bus.publish(&[before, huge.clone(), after]).await;
+    match result {
+        Err(BusError::Rejected { event_ids, reason }) => {
+            assert_eq!(event_ids, [huge.id], "{reason}");
+        }
+        other => panic!("expected the large event refused for good, got {other:?}"),
+    }
+}

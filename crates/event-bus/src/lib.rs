@@ -32,5 +32,5 @@ pub use idempotency::{
 };
 pub use in_process::InProcessBus;
 pub use metrics::BusMetrics;
-pub use outbox::{OUTBOX, OUTBOX_SPEC, Outbox, OutboxRelay};
+pub use outbox::{OUTBOX, OUTBOX_PARKED, OUTBOX_PARKED_SPEC, OUTBOX_SPEC, Outbox, OutboxRelay};
 pub use port::{BoxError, BusError, EventBus, EventHandler, ParkedEvent, Subscription, handler_fn};

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{
+    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+};
 
 /// Event counters for one service: produced, consumed, failed attempts, attempts that
 /// found the event too early (waiting for the one it follows), and parked, per event
@@ -14,6 +16,7 @@ pub struct BusMetrics {
     early: IntCounterVec,
     parked: IntCounterVec,
     outbox_backlog: IntGauge,
+    outbox_parked: IntCounter,
     delivery_delay: HistogramVec,
 }
 
@@ -29,6 +32,12 @@ impl BusMetrics {
             "Events stored in the outbox and not yet published",
         )?;
         registry.register(Box::new(outbox_backlog.clone()))?;
+        let outbox_parked = IntCounter::new(
+            "shop_outbox_parked_total",
+            "Outbox entries that can never be published (unreadable, or refused by the \
+             broker for good), set aside so the rest go out",
+        )?;
+        registry.register(Box::new(outbox_parked.clone()))?;
         // From a millisecond (one process, in-process bus) through a broker's fetch waits
         // and handler retries to the five minutes an event may wait for the one it
         // follows.
@@ -60,6 +69,7 @@ impl BusMetrics {
                 "Events parked on a dead-letter list",
             )?,
             outbox_backlog,
+            outbox_parked,
             delivery_delay,
         })
     }
@@ -99,6 +109,13 @@ impl BusMetrics {
     }
     pub fn parked(&self, event_type: &str) {
         self.parked.with_label_values(&[event_type]).inc();
+    }
+    pub fn outbox_parked(&self) {
+        self.outbox_parked.inc();
+    }
+    /// How many outbox entries were parked so far.
+    pub fn outbox_parked_count(&self) -> u64 {
+        self.outbox_parked.get()
     }
     pub fn set_outbox_backlog(&self, n: u64) {
         self.outbox_backlog

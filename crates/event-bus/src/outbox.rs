@@ -1,11 +1,11 @@
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use doc_store::{CollectionSpec, DocumentStore, Query, SortOrder, StoreError, Write};
 use event_contracts::Envelope;
 use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::{BusMetrics, EventBus};
+use crate::{BusError, BusMetrics, EventBus};
 
 /// The collection, in each service's own namespace, that holds events not yet published.
 pub const OUTBOX: &str = "outbox";
@@ -14,6 +14,15 @@ pub const OUTBOX: &str = "outbox";
 /// reads it in id order, which needs no index of its own.
 pub const OUTBOX_SPEC: CollectionSpec = CollectionSpec {
     name: OUTBOX,
+    unique: &[],
+    indexed: &[],
+};
+/// Where the relay sets aside an outbox entry that can never be published, with why:
+/// one bad entry must not hold up every event behind it. A person looks at it; nothing
+/// replays it.
+pub const OUTBOX_PARKED: &str = "outbox_parked";
+pub const OUTBOX_PARKED_SPEC: CollectionSpec = CollectionSpec {
+    name: OUTBOX_PARKED,
     unique: &[],
     indexed: &[],
 };
@@ -128,27 +137,62 @@ impl OutboxRelay {
         if page.items.is_empty() {
             return Ok(0);
         }
-        let events = page
-            .items
-            .iter()
-            .map(|doc| serde_json::from_value::<Envelope>(doc.body.clone()))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.bus.publish(&events).await?;
-        for event in &events {
+        // An entry that is not an event can never be published: set aside with why.
+        let mut unpublishable: HashMap<String, String> = HashMap::new();
+        let mut events = Vec::with_capacity(page.items.len());
+        for doc in &page.items {
+            match serde_json::from_value::<Envelope>(doc.body.clone()) {
+                Ok(event) => events.push(event),
+                Err(e) => {
+                    unpublishable.insert(doc.id.clone(), format!("unreadable outbox entry: {e}"));
+                }
+            }
+        }
+        match self.bus.publish(&events).await {
+            Ok(()) => {}
+            // Refused for good: the rest were published; the refused are set aside.
+            Err(BusError::Rejected { event_ids, reason }) => {
+                for id in event_ids {
+                    unpublishable.insert(id, format!("refused by the broker: {reason}"));
+                }
+            }
+            // Nothing is deleted, so the next round publishes the batch again.
+            Err(e) => return Err(e.into()),
+        }
+        for event in events.iter().filter(|e| !unpublishable.contains_key(&e.id)) {
             self.metrics.produced(&event.event_type);
         }
-        let deletes = page
-            .items
-            .iter()
-            .map(|doc| Write::Delete {
+        let parked_at = time::OffsetDateTime::now_utc();
+        let mut writes = Vec::with_capacity(page.items.len() + unpublishable.len());
+        for doc in &page.items {
+            if let Some(reason) = unpublishable.get(&doc.id) {
+                tracing::error!(outbox_id = %doc.id, %reason, "an outbox entry can never be published; parked in {OUTBOX_PARKED}");
+                writes.push(Write::Insert {
+                    collection: OUTBOX_PARKED.into(),
+                    id: doc.id.clone(),
+                    body: serde_json::json!({
+                        "entry": doc.body,
+                        "reason": reason,
+                        "parked_at": parked_at
+                            .format(&time::format_description::well_known::Rfc3339)
+                            .unwrap_or_default(),
+                    }),
+                });
+            }
+            writes.push(Write::Delete {
                 collection: OUTBOX.into(),
                 id: doc.id.clone(),
                 expected_version: doc.version,
-            })
-            .collect();
-        match self.store.commit(deletes).await {
-            // Another relay of the same service got there first; its deletes stand.
-            Ok(()) | Err(StoreError::VersionConflict { .. }) => {}
+            });
+        }
+        match self.store.commit(writes).await {
+            Ok(()) => {
+                for _ in 0..unpublishable.len() {
+                    self.metrics.outbox_parked();
+                }
+            }
+            // Another relay of the same service got there first; its writes stand.
+            Err(StoreError::VersionConflict { .. } | StoreError::Duplicate { .. }) => {}
             Err(e) => return Err(e.into()),
         }
         self.metrics

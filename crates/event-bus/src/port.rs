@@ -65,6 +65,13 @@ pub struct ParkedEvent {
 pub enum BusError {
     #[error("event bus unavailable: {0}")]
     Unavailable(String),
+    /// The broker refused these events for good (too large, malformed): asking again
+    /// gets the same answer. The other events of the call were published.
+    #[error("the event bus refused {} event(s) for good: {reason}", event_ids.len())]
+    Rejected {
+        event_ids: Vec<String>,
+        reason: String,
+    },
 }
 
 #[async_trait]

@@ -265,3 +265,113 @@ async fn an_event_that_breaks_its_contract_is_refused_with_its_state_change() {
         0
     );
 }
+
+/// A bus that refuses, for good, any event whose user is `poison`: as a broker refuses
+/// a message that is too large. Everything else goes to the in-process bus.
+struct Refusing(InProcessBus);
+
+#[async_trait::async_trait]
+impl EventBus for Refusing {
+    async fn publish(&self, events: &[Envelope]) -> Result<(), event_bus::BusError> {
+        let (bad, good): (Vec<_>, Vec<_>) = events
+            .iter()
+            .cloned()
+            .partition(|e| e.data["user_id"] == "poison");
+        self.0.publish(&good).await?;
+        if bad.is_empty() {
+            return Ok(());
+        }
+        Err(event_bus::BusError::Rejected {
+            event_ids: bad.iter().map(|e| e.id.clone()).collect(),
+            reason: "message too large".into(),
+        })
+    }
+
+    async fn subscribe(
+        &self,
+        subscription: Subscription,
+        shutdown: CancellationToken,
+    ) -> Result<tokio::task::JoinHandle<()>, event_bus::BusError> {
+        self.0.subscribe(subscription, shutdown).await
+    }
+
+    async fn parked(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<event_bus::ParkedEvent>, event_bus::BusError> {
+        self.0.parked(topic).await
+    }
+
+    async fn replay_parked(&self, topic: &str) -> Result<usize, event_bus::BusError> {
+        self.0.replay_parked(topic).await
+    }
+}
+
+/// One outbox entry that can never be published (unreadable, or refused by the broker
+/// for good) must not hold up every event behind it: it is parked, with why, and the
+/// rest go out.
+#[tokio::test]
+async fn an_outbox_entry_that_can_never_be_published_is_parked_and_the_rest_go_out() {
+    let store: Arc<dyn DocumentStore> = Arc::new(EmbeddedStore::in_memory());
+    store
+        .ensure_collections(&[event_bus::OUTBOX_SPEC, event_bus::OUTBOX_PARKED_SPEC])
+        .await
+        .unwrap();
+    let outbox = Outbox::new(store.clone());
+    outbox.commit(vec![], vec![registered("u1")]).await.unwrap();
+    // What a bug or a hand edit might leave: not an event at all.
+    store
+        .commit(vec![Write::Insert {
+            collection: event_bus::OUTBOX.into(),
+            id: "0000-garbage".into(),
+            body: serde_json::json!({"not": "an event"}),
+        }])
+        .await
+        .unwrap();
+    outbox
+        .commit(vec![], vec![registered("poison")])
+        .await
+        .unwrap();
+    outbox.commit(vec![], vec![registered("u2")]).await.unwrap();
+
+    let bus = InProcessBus::in_memory();
+    let refusing = Arc::new(Refusing(bus.clone()));
+    let metrics = BusMetrics::unregistered();
+    let relay = outbox.relay(refusing, metrics.clone());
+    assert_eq!(relay.relay_batch().await.unwrap(), 4);
+
+    let published: Vec<String> = bus
+        .topic_log(TOPIC)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.data["user_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(published, ["u1", "u2"]);
+    assert_eq!(
+        store
+            .count(event_bus::OUTBOX, &doc_store::Query::all())
+            .await
+            .unwrap(),
+        0
+    );
+    let parked = store
+        .find(event_bus::OUTBOX_PARKED, &doc_store::Query::all())
+        .await
+        .unwrap()
+        .items;
+    let reasons: Vec<String> = parked
+        .iter()
+        .map(|d| d.body["reason"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(parked.len(), 2, "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("unreadable")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("message too large")),
+        "{reasons:?}"
+    );
+    assert_eq!(metrics.outbox_parked_count(), 2);
+}

@@ -8,8 +8,8 @@ use std::{net::SocketAddr, sync::Arc};
 use axum::Router;
 use doc_store::DocumentStore;
 use event_bus::{
-    BusMetrics, EventBus, EventHandler, HistoryPruner, OUTBOX_SPEC, Outbox, PROCESSED_EVENTS_SPEC,
-    Subscription, WatchedTopics,
+    BusMetrics, EventBus, EventHandler, HistoryPruner, OUTBOX_PARKED_SPEC, OUTBOX_SPEC, Outbox,
+    PROCESSED_EVENTS_SPEC, Subscription, WatchedTopics,
 };
 use prometheus::Registry;
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -108,7 +108,9 @@ impl ServiceRuntime {
         let mut tasks = Vec::new();
         let state = if def.is_stateful() {
             ctx.store().ensure_collections(def.collections).await?;
-            ctx.store().ensure_collections(&[OUTBOX_SPEC]).await?;
+            ctx.store()
+                .ensure_collections(&[OUTBOX_SPEC, OUTBOX_PARKED_SPEC])
+                .await?;
             let bus_metrics = BusMetrics::register(&registry)?;
             let outbox = Outbox::new(ctx.store().clone());
             tasks.push(
