@@ -190,9 +190,16 @@ pub async fn serve(service: &'static ServiceDef) -> anyhow::Result<()> {
     let bus = open_bus(&settings, name.as_str());
     let ctx = context(service, &settings, bus, &verifier(&settings), &shutdown).await?;
     let running = service.start(ctx, listener).await?;
-    shutdown_signal().await;
+    let failed = tokio::select! {
+        _ = shutdown_signal() => None,
+        what = running.failed() => Some(what),
+    };
     tracing::info!(service = %name, "shutting down");
     shutdown.cancel();
     running.stopped().await;
-    Ok(())
+    match failed {
+        // Non-zero, so that the orchestrator restarts the service.
+        Some(what) => anyhow::bail!("{name} stopped because a vital task did: {what}"),
+        None => Ok(()),
+    }
 }

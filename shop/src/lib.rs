@@ -87,6 +87,13 @@ impl RunningSystem {
         &self.bus
     }
 
+    /// Resolves once a vital task of any service has stopped while the system runs,
+    /// with which: the process should then stop and exit non-zero.
+    pub async fn failed(&self) -> String {
+        let watches = self.running.iter().map(|r| Box::pin(r.failed()));
+        futures::future::select_all(watches).await.0
+    }
+
     /// Stops accepting requests, lets in-flight work finish, and waits for every task.
     pub async fn stop(self) {
         self.shutdown.cancel();

@@ -203,9 +203,15 @@ async fn up_in_process(settings: Settings, ports: shop::Ports) -> anyhow::Result
         println!("  {:<13} http://{addr}", name.as_str());
     }
     println!("  {:<13} {}/openapi.json", "openapi", system.gateway_url());
-    shutdown_signal().await;
+    let failed = tokio::select! {
+        _ = shutdown_signal() => None,
+        what = system.failed() => Some(what),
+    };
     eprintln!("stopping: finishing in-flight requests and events...");
     system.stop().await;
+    if let Some(what) = failed {
+        anyhow::bail!("stopped because a vital task did: {what}");
+    }
     eprintln!("stopped; nothing pending was lost");
     Ok(())
 }

@@ -401,6 +401,7 @@ impl EventBus for KafkaBus {
         // One consumer per topic, each in a group of its own: an event retried while it
         // waits for its cause on another topic must not hold that topic up.
         let mut workers = Vec::new();
+        let shutdown_all = shutdown.clone();
         for topic in &subscription.topics {
             let mut config = self.consumer_config(&group_id(&subscription.group, topic));
             if let Some(instance) = &self.config.instance_id {
@@ -437,10 +438,18 @@ impl EventBus for KafkaBus {
                 Consuming(joined),
             )));
         }
+        // Ends when any worker ends: before shutdown, that is a consumer that died (or
+        // was fenced), and the service must hear of it, not wait on the others.
         Ok(tokio::spawn(async move {
-            for worker in workers {
-                if let Err(e) = worker.await {
-                    tracing::error!(error = %e, "kafka consumer task panicked");
+            let (first, _, rest) = futures::future::select_all(workers).await;
+            if let Err(e) = first {
+                tracing::error!(error = %e, "kafka consumer task panicked");
+            }
+            if shutdown_all.is_cancelled() {
+                for worker in rest {
+                    if let Err(e) = worker.await {
+                        tracing::error!(error = %e, "kafka consumer task panicked");
+                    }
                 }
             }
         }))
@@ -506,6 +515,17 @@ async fn consume(
         };
         let message = match message {
             Ok(m) => m,
+            // Another member took this one's static id: it must stop, and the service
+            // with it, rather than fight over the partitions.
+            Err(e)
+                if matches!(
+                    e.rdkafka_error_code(),
+                    Some(RDKafkaErrorCode::FencedInstanceId | RDKafkaErrorCode::Fatal)
+                ) =>
+            {
+                tracing::error!(%group, %topic, error = %e, "kafka consumer fenced or failed for good; it stops");
+                return;
+            }
             Err(e) => {
                 tracing::warn!(%group, %topic, error = %e, "kafka receive failed; retrying");
                 tokio::time::sleep(Duration::from_millis(500)).await;

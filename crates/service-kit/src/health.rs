@@ -45,6 +45,23 @@ impl ReadinessCheck for ConsumersReady {
     }
 }
 
+/// Fails once a background task the service needs (a consumer, the outbox relay) has
+/// stopped while the service runs.
+pub struct TasksAlive(pub crate::runtime::Vital);
+
+#[async_trait]
+impl ReadinessCheck for TasksAlive {
+    fn name(&self) -> &'static str {
+        "tasks"
+    }
+    async fn check(&self) -> Result<(), String> {
+        match self.0.stopped() {
+            stopped if stopped.is_empty() => Ok(()),
+            stopped => Err(format!("stopped: {}", stopped.join(", "))),
+        }
+    }
+}
+
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }

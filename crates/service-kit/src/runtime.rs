@@ -3,7 +3,10 @@
 //! service shares: outbox relay, consumer groups and the pruning of their history,
 //! HTTP server.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+};
 
 use axum::Router;
 use doc_store::DocumentStore;
@@ -17,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     OutboxState, Settings, TokenVerifier,
-    health::{ConsumersReady, ReadinessCheck, StoreReady},
+    health::{ConsumersReady, ReadinessCheck, StoreReady, TasksAlive},
     http,
     service::{Api, ServiceDef, ServiceName, Wiring},
 };
@@ -55,6 +58,56 @@ impl ServiceContext {
     }
 }
 
+/// The background tasks a service cannot run without (its consumers, outbox relay,
+/// pruning, HTTP server and any it tracks). One that ends or panics while the service
+/// runs is never silent: the service stops being ready, and [`Running::failed`]
+/// resolves, so the host exits with a non-zero code and the orchestrator restarts it.
+#[derive(Clone, Default)]
+pub struct Vital {
+    stopped: Arc<Mutex<Vec<String>>>,
+    failed: CancellationToken,
+}
+
+impl Vital {
+    /// The tasks that stopped while the service ran.
+    pub fn stopped(&self) -> Vec<String> {
+        self.stopped
+            .lock()
+            .expect("no holder of this lock panics")
+            .clone()
+    }
+
+    /// Watches `task` (named `what`) until shutdown.
+    fn watch(
+        &self,
+        what: String,
+        task: JoinHandle<()>,
+        shutdown: CancellationToken,
+    ) -> JoinHandle<()> {
+        let vital = self.clone();
+        tokio::spawn(async move {
+            let outcome = task.await;
+            if shutdown.is_cancelled() {
+                if let Err(e) = outcome {
+                    tracing::error!(task = %what, error = %e, "a background task failed while stopping");
+                }
+                return;
+            }
+            let how = match outcome {
+                Ok(()) => "ended".to_owned(),
+                Err(e) => format!("failed: {e}"),
+            };
+            tracing::error!(task = %what, %how, "a background task stopped while the service runs; the service stops, to be restarted");
+            vital
+                .stopped
+                .lock()
+                .expect("no holder of this lock panics")
+                .push(format!("{what} ({how})"));
+            vital.failed.cancel();
+        })
+    }
+}
+
 /// The stateful part of a running service: its outbox and the metrics its relay and
 /// consumers report.
 struct State {
@@ -75,6 +128,7 @@ pub struct ServiceRuntime {
     registry: Registry,
     state: Option<State>,
     tasks: Vec<JoinHandle<()>>,
+    vital: Vital,
 }
 
 impl ServiceDef {
@@ -105,6 +159,7 @@ impl ServiceRuntime {
     /// For a stateful service: declares its collections and starts its outbox relay.
     async fn start(def: &ServiceDef, ctx: ServiceContext) -> anyhow::Result<Self> {
         let registry = Registry::new();
+        let vital = Vital::default();
         let mut tasks = Vec::new();
         let state = if def.is_stateful() {
             ctx.store().ensure_collections(def.collections).await?;
@@ -114,9 +169,13 @@ impl ServiceRuntime {
             let bus_metrics = BusMetrics::register(&registry)?;
             let outbox = Outbox::new(ctx.store().clone());
             tasks.push(
-                outbox
-                    .relay(ctx.bus().clone(), bus_metrics.clone())
-                    .spawn(ctx.shutdown.clone()),
+                vital.watch(
+                    format!("{} outbox relay", def.name),
+                    outbox
+                        .relay(ctx.bus().clone(), bus_metrics.clone())
+                        .spawn(ctx.shutdown.clone()),
+                    ctx.shutdown.clone(),
+                ),
             );
             Some(State {
                 bus_metrics,
@@ -132,7 +191,14 @@ impl ServiceRuntime {
             registry,
             state,
             tasks,
+            vital,
         })
+    }
+
+    /// Hands `task` to the watch of the service's vital tasks.
+    fn vital(&mut self, what: String, task: JoinHandle<()>) {
+        let watched = self.vital.watch(what, task, self.ctx.shutdown.clone());
+        self.tasks.push(watched);
     }
 
     fn state(&self) -> &State {
@@ -154,10 +220,11 @@ impl ServiceRuntime {
         &self.registry
     }
 
-    /// Hands a background task of the service (it must end on `ctx.shutdown`) to the
-    /// runtime, so that stopping the service waits for it.
+    /// Hands a background task of the service (it must end on `ctx.shutdown`, and only
+    /// then) to the runtime, so that stopping the service waits for it, and its ending
+    /// any earlier stops the service.
     pub fn track(&mut self, task: JoinHandle<()>) {
-        self.tasks.push(task);
+        self.vital(format!("{} background task", self.name), task);
     }
 
     /// Consumes `topics`, each in the service's own consumer group. The first call also
@@ -180,7 +247,8 @@ impl ServiceRuntime {
                 self.ctx.settings.history_retention(),
                 topics.clone(),
             );
-            self.tasks.push(pruner.spawn(self.ctx.shutdown.clone()));
+            let pruning = pruner.spawn(self.ctx.shutdown.clone());
+            self.vital(format!("{} history pruner", self.name), pruning);
             self.state.as_mut().expect("state() answered above").pruning = Some(topics);
         }
         if let Some(watched) = &self.state().pruning {
@@ -199,7 +267,10 @@ impl ServiceRuntime {
             .bus()
             .subscribe(subscription, self.ctx.shutdown.clone())
             .await?;
-        self.tasks.push(task);
+        self.vital(
+            format!("{} consumer of {}", self.name, topics.join(", ")),
+            task,
+        );
         Ok(())
     }
 
@@ -226,13 +297,14 @@ impl ServiceRuntime {
     /// its readiness checks (for a stateful service, its store answers and its consumers
     /// hold their partitions; a stateless service is ready once it answers).
     pub fn router(&self, api: Api) -> Router {
-        let checks: Vec<Arc<dyn ReadinessCheck>> = match &self.ctx.store {
+        let mut checks: Vec<Arc<dyn ReadinessCheck>> = match &self.ctx.store {
             Some(store) => vec![
                 Arc::new(StoreReady(store.clone())),
                 Arc::new(ConsumersReady(self.ctx.bus().clone())),
             ],
             None => Vec::new(),
         };
+        checks.push(Arc::new(TasksAlive(self.vital.clone())));
         let router = http::service_router(api.router, api.openapi, self.registry.clone(), checks);
         match api.outer {
             Some(wrap) => wrap(router),
@@ -244,16 +316,14 @@ impl ServiceRuntime {
     pub fn serve(mut self, listener: TcpListener, api: Api) -> anyhow::Result<Running> {
         let addr = listener.local_addr()?;
         let router = self.router(api);
-        self.tasks.push(tokio::spawn(http::serve(
-            listener,
-            router,
-            self.ctx.shutdown.clone(),
-        )));
+        let serving = tokio::spawn(http::serve(listener, router, self.ctx.shutdown.clone()));
+        self.vital(format!("{} HTTP server", self.name), serving);
         tracing::info!(service = %self.name, %addr, "service listening");
         Ok(Running {
             name: self.name,
             addr,
             tasks: self.tasks,
+            vital: self.vital,
         })
     }
 }
@@ -263,9 +333,17 @@ pub struct Running {
     pub name: ServiceName,
     pub addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
+    vital: Vital,
 }
 
 impl Running {
+    /// Resolves once a vital task has stopped while the service runs, with what
+    /// stopped: the host then stops and exits non-zero. Never resolves otherwise.
+    pub async fn failed(&self) -> String {
+        self.vital.failed.cancelled().await;
+        self.vital.stopped().join("; ")
+    }
+
     pub async fn stopped(self) {
         for task in self.tasks {
             if let Err(e) = task.await {
