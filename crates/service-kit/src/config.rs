@@ -360,9 +360,20 @@ impl Settings {
 
     /// The base URL another service uses to reach `service`, without a trailing slash.
     pub fn url(&self, service: ServiceName) -> String {
+        self.url_if_known(service).unwrap_or_else(|| {
+            panic!("no port for {service}: hosts call Settings::with_default_ports first")
+        })
+    }
+
+    /// [`Self::url`], or `None` when neither a URL nor a port is set for `service` (a
+    /// service hosted alone in a test).
+    pub fn url_if_known(&self, service: ServiceName) -> Option<String> {
         match self.urls.get(service.as_str()) {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}:{}", self.host, self.port(service)),
+            Some(url) => Some(url.trim_end_matches('/').to_owned()),
+            None => self
+                .ports
+                .get(service.as_str())
+                .map(|port| format!("http://{}:{port}", self.host)),
         }
     }
 

@@ -15,7 +15,9 @@ const RETRY_AFTER_SECS: u64 = 1;
 #[derive(Debug, Clone)]
 pub struct Peer {
     name: ServiceName,
-    base: String,
+    /// `None` when the settings know no address for it (a service hosted alone in a
+    /// test): every read is then a 503.
+    base: Option<String>,
     client: reqwest::Client,
 }
 
@@ -27,7 +29,7 @@ impl Peer {
             .build()?;
         Ok(Self {
             name,
-            base: settings.url(name),
+            base: settings.url_if_known(name),
             client,
         })
     }
@@ -44,7 +46,19 @@ impl Peer {
     ) -> Result<Option<T>, ApiError> {
         let path = segments.join("/");
         let path = path.as_str();
-        let mut url = reqwest::Url::parse(&self.base)
+        let unavailable = |cause: String| {
+            tracing::warn!(peer = %self.name, path, %cause, "a peer service did not answer a read-through");
+            ApiError::new(
+                ErrorCode::Unavailable,
+                format!("the {} service cannot be reached; retry later", self.name),
+            )
+            .retry_after(RETRY_AFTER_SECS)
+        };
+        let base = self
+            .base
+            .as_deref()
+            .ok_or_else(|| unavailable("no address is configured".into()))?;
+        let mut url = reqwest::Url::parse(base)
             .map_err(|e| ApiError::internal(format!("the {} URL is invalid: {e}", self.name)))?;
         url.path_segments_mut()
             .map_err(|()| ApiError::internal(format!("the {} URL cannot take a path", self.name)))?
@@ -54,14 +68,6 @@ impl Peer {
         if let Some(authorization) = caller.get(header::AUTHORIZATION) {
             request = request.header(header::AUTHORIZATION, authorization);
         }
-        let unavailable = |cause: String| {
-            tracing::warn!(peer = %self.name, path, %cause, "a peer service did not answer a read-through");
-            ApiError::new(
-                ErrorCode::Unavailable,
-                format!("the {} service cannot be reached; retry later", self.name),
-            )
-            .retry_after(RETRY_AFTER_SECS)
-        };
         let response = request
             .send()
             .await

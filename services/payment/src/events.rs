@@ -13,7 +13,7 @@ use crate::{
     domain::{PaymentStatus, Step},
     payments::{PaymentError, Payments},
     provider::ProviderError,
-    store::{ORDERS_SEEN, OrderSeen, PAYMENTS, Payment},
+    store::{ORDERS_SEEN, OrderSeen, PAYMENTS, Payment, payment_for_order},
 };
 
 pub const TOPICS: &[&str] = &[
@@ -84,33 +84,15 @@ impl PaymentEvents {
         let writes = match self.0.for_order(order_id).await? {
             Some(_) => vec![],
             None => {
-                let now = OffsetDateTime::now_utc();
-                let payment = Payment::new(
-                    order_id.clone(),
-                    created.user_id.clone(),
+                let seen = ORDERS_SEEN.get(self.0.store(), order_id).await?;
+                payment_for_order(
+                    order_id,
+                    &created.user_id,
                     created.total,
-                    now,
-                );
-                let id = uuid::Uuid::now_v7().to_string();
-                match ORDERS_SEEN.get(self.0.store(), order_id).await? {
-                    Some(seen) => {
-                        let payment = match &seen.value.cancelled_first {
-                            Some(note) => payment.after(Step::Void, Some(note.clone()), now)?,
-                            None => payment,
-                        };
-                        vec![PAYMENTS.insert(id, &payment)]
-                    }
-                    None => vec![
-                        PAYMENTS.insert(id, &payment),
-                        ORDERS_SEEN.insert(
-                            order_id,
-                            &OrderSeen {
-                                cancelled_first: None,
-                                at: now,
-                            },
-                        ),
-                    ],
-                }
+                    false,
+                    seen.as_ref().map(|s| &s.value),
+                    OffsetDateTime::now_utc(),
+                )?
             }
         };
         match apply_once(outbox, event, writes, vec![]).await {

@@ -16,7 +16,10 @@ pub mod store;
 
 use std::{sync::Arc, time::Duration};
 
-use service_kit::{ServiceDef, ServiceRuntime, Wiring};
+use service_kit::{Peer, ServiceDef, ServiceName, ServiceRuntime, Wiring};
+
+/// The service whose orders the payments are for: asked when their events lag.
+const ORDER: ServiceName = ServiceName::new("order");
 
 /// The payment service, as every host starts it.
 pub const SERVICE: ServiceDef = ServiceDef::new("payment", 8086, store::COLLECTIONS, wire).public(
@@ -51,6 +54,7 @@ fn wire(runtime: &mut ServiceRuntime) -> Wiring<'_> {
         Ok(routes::api(routes::ApiState {
             payments,
             verifier: ctx.verifier.clone(),
+            orders: routes::Orders(Peer::new(&ctx.settings, ORDER)?),
         }))
     })
 }

@@ -29,7 +29,7 @@ use crate::{
         ChargeOutcome, ChargeRequest, PaymentProvider, ProviderError, RefundOutcome, RefundRequest,
         ReversalOutcome, ReversalRequest,
     },
-    store::{ChargeAttempt, PAYMENTS, Payment},
+    store::{ChargeAttempt, ORDERS_SEEN, PAYMENTS, Payment, payment_for_order},
 };
 
 /// How a write that lost a race is re-read and tried again: at once, 20 times in all.
@@ -153,6 +153,51 @@ impl Payments {
         PAYMENTS
             .find_one(self.store(), Query::eq("order_id", order_id))
             .await
+    }
+
+    /// Gives an order its payment from what the order service says of it, when the
+    /// order's `order.created` has not come yet; `payable` when it holds the order's
+    /// stock as reserved. Nothing happens if the payment exists meanwhile.
+    pub async fn adopt(
+        &self,
+        order_id: &str,
+        user_id: &str,
+        total: event_contracts::Money,
+        payable: bool,
+    ) -> Result<(), PaymentError> {
+        let seen = ORDERS_SEEN.get(self.store(), order_id).await?;
+        let writes = payment_for_order(
+            order_id,
+            user_id,
+            total,
+            payable,
+            seen.as_ref().map(|s| &s.value),
+            OffsetDateTime::now_utc(),
+        )?;
+        match self.store().commit(writes).await {
+            // Made meanwhile (by the event, or another request): that one stands.
+            Ok(()) | Err(StoreError::Duplicate { .. }) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Marks a pending payment payable because the order service holds its stock as
+    /// reserved, before `stock.reserved` reached us; the payment as it is now.
+    pub async fn mark_payable(&self, id: &str) -> Result<Versioned<Payment>, PaymentError> {
+        retrying(|| async {
+            let current = self.get(id).await?.ok_or(PaymentError::Superseded)?;
+            if current.value.payable || current.value.status != PaymentStatus::Pending {
+                return Ok(current);
+            }
+            let next = current
+                .value
+                .after(Step::MarkPayable, None, OffsetDateTime::now_utc())?;
+            self.store()
+                .commit(vec![PAYMENTS.update(&current, &next)])
+                .await?;
+            Ok(stored(current, next))
+        })
+        .await
     }
 
     /// The order's payment once no charge is in flight for it. Voiding or refunding

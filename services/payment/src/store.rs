@@ -184,6 +184,43 @@ pub struct OrderSeen {
 
 pub const ORDERS_SEEN: Collection<OrderSeen> = Collection::new("orders_seen");
 
+/// The writes that give an order its payment, for `order.created` or for a read of the
+/// order service before that event came: the payment (voided from the start when the
+/// order's cancellation came first, as `seen` says), and the marker that the order was
+/// seen. Both are inserts, so of two creators that race one loses and reads again.
+pub fn payment_for_order(
+    order_id: &str,
+    user_id: &str,
+    total: event_contracts::Money,
+    payable: bool,
+    seen: Option<&OrderSeen>,
+    now: OffsetDateTime,
+) -> Result<Vec<doc_store::Write>, TransitionError> {
+    let mut payment = Payment::new(order_id.to_owned(), user_id.to_owned(), total, now);
+    if payable {
+        payment = payment.after(Step::MarkPayable, None, now)?;
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    Ok(match seen {
+        Some(seen) => {
+            if let Some(note) = &seen.cancelled_first {
+                payment = payment.after(Step::Void, Some(note.clone()), now)?;
+            }
+            vec![PAYMENTS.insert(id, &payment)]
+        }
+        None => vec![
+            PAYMENTS.insert(id, &payment),
+            ORDERS_SEEN.insert(
+                order_id,
+                &OrderSeen {
+                    cancelled_first: None,
+                    at: now,
+                },
+            ),
+        ],
+    })
+}
+
 /// The list is newest first by id (UUID v7), by owner; `order_id` (unique) finds one;
 /// the reconciler finds the payments it owes a reversal by `reversing`.
 pub const COLLECTIONS: &[CollectionSpec] = &[

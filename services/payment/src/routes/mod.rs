@@ -13,7 +13,12 @@ mod payments;
 pub struct ApiState {
     pub payments: Payments,
     pub verifier: Arc<TokenVerifier>,
+    pub orders: Orders,
 }
+
+/// The order service, asked about an order whose events have not reached payment yet.
+#[derive(Clone)]
+pub struct Orders(pub service_kit::Peer);
 
 const DOC: ApiDoc = ApiDoc {
     title: "payment-service",

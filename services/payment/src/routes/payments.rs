@@ -1,6 +1,7 @@
 use axum::{
     Json,
     extract::{Path, State},
+    http::HeaderMap,
 };
 use doc_store::{SortOrder, Versioned};
 use money::Money;
@@ -13,7 +14,7 @@ use service_kit::{
 };
 use utoipa::{IntoParams, ToSchema};
 
-use super::ApiState;
+use super::{ApiState, Orders};
 use crate::{
     domain::{CardNumber, PaymentStatus},
     store::{PAYMENTS, Payment, StatusChange},
@@ -124,6 +125,26 @@ impl std::fmt::Debug for PayRequest {
     }
 }
 
+/// What the payment routes need of an order, as the order service answers it.
+#[derive(Debug, Deserialize)]
+struct OrderAsKnown {
+    user_id: String,
+    status: String,
+    total: event_contracts::Money,
+    stock_reserved: bool,
+}
+
+impl Orders {
+    /// The order as the order service holds it now, read as the caller.
+    async fn get(
+        &self,
+        order_id: &str,
+        caller: &HeaderMap,
+    ) -> Result<Option<OrderAsKnown>, ApiError> {
+        self.0.get(&["api", "v1", "orders", order_id], caller).await
+    }
+}
+
 fn no_such_payment() -> ApiError {
     ApiError::not_found("no such payment")
 }
@@ -146,21 +167,47 @@ async fn visible(
     params(PageParams, PaymentFilter),
     responses(
         (status = 200, description = "A page of payments, newest first", body = Paged<PaymentView>),
+        (status = 503, description = "Asked for an order's payment not made yet, and the order service cannot be asked about the order; `Retry-After` says when to try again", body = ErrorBody),
         PagingRefused,
     )
 )]
 pub async fn list_payments(
     State(state): State<ApiState>,
+    State(orders): State<Orders>,
     user: AuthUser,
+    headers: HeaderMap,
     request: PageRequest,
     ApiQuery(filter): ApiQuery<PaymentFilter>,
 ) -> Result<Json<Paged<PaymentView>>, ApiError> {
     let mut query = visible_to(&user, "user_id");
-    if let Some(order_id) = filter.order_id {
-        query = query.and_eq("order_id", order_id);
+    if let Some(order_id) = &filter.order_id {
+        query = query.and_eq("order_id", order_id.as_str());
     }
     // Ids are UUID v7, so id order is creation order.
     let query = query.sort_by("_id", SortOrder::Desc);
+    let page = Paged::find(
+        state.payments.store(),
+        PAYMENTS,
+        query.clone(),
+        request.clone(),
+        PaymentView::from,
+    )
+    .await?;
+    // The order's payment, asked for by a customer who just checked out, may not be
+    // made yet (order.created on its way): the order service, asked as the caller,
+    // says whether the order exists, and the payment is made from its answer.
+    let Some(order_id) = filter.order_id.filter(|_| page.items.is_empty()) else {
+        return Ok(Json(page));
+    };
+    match orders.get(&order_id, &headers).await? {
+        Some(order) if order.status != "cancelled" => {
+            state
+                .payments
+                .adopt(&order_id, &order.user_id, order.total, order.stock_reserved)
+                .await?;
+        }
+        _ => return Ok(Json(page)),
+    }
     let page = Paged::find(
         state.payments.store(),
         PAYMENTS,
@@ -204,7 +251,8 @@ pub async fn get_payment(
         (status = 200, description = "The provider answered: the payment is `completed`, or `failed` with the reason", body = PaymentView),
         (status = 403, description = "An admin cannot pay a customer's payment", body = ErrorBody),
         (status = 404, description = "No such payment, or not yours", body = ErrorBody),
-        (status = 409, description = "Not pending, not payable yet (stock not reserved), being paid right now, or its order was cancelled and a charge of unknown outcome is being reversed", body = ErrorBody),
+        (status = 409, description = "Not pending, not payable yet (stock not reserved: `Retry-After` says when to try again), being paid right now, or its order was cancelled and a charge of unknown outcome is being reversed", body = ErrorBody),
+        (status = 503, description = "The order service cannot be asked whether the order's stock is reserved; `Retry-After` says when to try again", body = ErrorBody),
         (status = 415, description = "The body is not JSON", body = ErrorBody),
         (status = 422, description = "card_number is not 13 to 19 digits, or an unknown field was sent", body = ErrorBody),
         (status = 502, description = "The payment provider did not answer: the payment stays pending, and paying again (the same idempotency key) charges the card at most once", body = ErrorBody),
@@ -213,19 +261,36 @@ pub async fn get_payment(
 )]
 pub async fn pay(
     State(state): State<ApiState>,
+    State(orders): State<Orders>,
     user: AuthUser,
     CorrelationId(correlation): CorrelationId,
+    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(request): ApiJson<PayRequest>,
 ) -> Result<Json<PaymentView>, ApiError> {
     let card = CardNumber::parse(&request.card_number)
         .map_err(|message| ApiError::invalid("card_number", message))?;
-    let payment = visible(&state, &user, &id).await?;
+    let mut payment = visible(&state, &user, &id).await?;
     if payment.value.user_id != user.id {
         // Only an admin gets this far with someone else's payment.
         return Err(ApiError::forbidden(
             "only the customer who placed the order can pay for it",
         ));
+    }
+    let p = &payment.value;
+    if p.status == PaymentStatus::Pending && !p.payable && !p.reversing {
+        // stock.reserved may be on its way: the order service knows.
+        let reserved = orders
+            .get(&p.order_id, &headers)
+            .await?
+            .is_some_and(|o| o.stock_reserved && o.status == "pending");
+        if !reserved {
+            return Err(ApiError::conflict(
+                "the payment cannot be paid until the order's stock is reserved; retry shortly",
+            )
+            .retry_after(1));
+        }
+        payment = state.payments.mark_payable(&id).await?;
     }
     // Runs to the end on its own task: if the client hangs up, axum drops this handler,
     // and a charge the provider made must still be recorded and announced.

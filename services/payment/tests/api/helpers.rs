@@ -5,7 +5,7 @@ use event_contracts::{
 use serde_json::{Value, json};
 use service_kit::Settings;
 use test_support::{TestResponse, TestService, eventually};
-use wiremock::ResponseTemplate;
+use wiremock::{MockServer, ResponseTemplate};
 
 pub const APPROVED_CARD: &str = "4242424242424242";
 pub const DECLINED_CARD: &str = "4000000000000002";
@@ -16,7 +16,13 @@ pub async fn spawn_app() -> TestService {
     spawn_app_with(Settings::default()).await
 }
 
-pub async fn spawn_app_with(settings: Settings) -> TestService {
+pub async fn spawn_app_with(mut settings: Settings) -> TestService {
+    if !settings.urls.contains_key("order") {
+        // An order service that knows no order, so a read-through finds nothing. It
+        // must outlive the test's service, and each test runs in its own process.
+        let orders: &'static MockServer = Box::leak(Box::new(MockServer::start().await));
+        settings.urls.insert("order".into(), orders.uri());
+    }
     TestService::spawn(&payment_service::SERVICE, settings, PAYMENT_EVENTS).await
 }
 

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod events;
+mod fresh_orders;
 mod http_provider;
 mod listing;
 mod openapi;
