@@ -4,6 +4,20 @@
 //! reaches into a service and knows none of them: starting a system is the harness's
 //! job (the in-process one in `tests/flows/system.rs`, processes in xtask), so what
 //! depends on this crate (the load generator) compiles no service, Kafka or MongoDB.
+//!
+//! Every client here is a naive one, as a REST consumer following the README would
+//! be: each step is sent right after the previous one answered, once. It waits only
+//! where the API says to:
+//!
+//! - an answer with `Retry-After` (a 409 or 503 saying the state is on its way) is sent
+//!   again after that long ([`Client::send`]);
+//! - what the API documents as following by event is polled ([`Client::follow`]): the
+//!   checkout's `Location` (the order), and what an order's change causes elsewhere (a
+//!   payment's or shipment's status, the stock, notifications, the admin's lists).
+//!
+//! So a scenario fails if any step is told something that contradicts what the API
+//! just told it: a product it created is unknown, a profile it registered is missing,
+//! a return it opened cannot be received.
 
 use std::time::Duration;
 
@@ -167,7 +181,33 @@ pub struct Client {
 }
 
 impl Client {
+    /// Sends a request, and sends it again only when the answer says to: a 409 or 503
+    /// with `Retry-After` (the state it needs is on its way), after that long.
     pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Reply> {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let reply = self.send_once(method.clone(), path, body.clone()).await?;
+            let retry_after = reply
+                .headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let on_its_way = matches!(reply.status.as_u16(), 409 | 503);
+            match retry_after {
+                Some(secs) if on_its_way && tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_secs(secs.min(2))).await;
+                }
+                _ => return Ok(reply),
+            }
+        }
+    }
+
+    async fn send_once(
         &self,
         method: Method,
         path: &str,
@@ -253,30 +293,16 @@ impl Client {
         self.post("/auth/refresh", json!({"refresh_token": refresh_token}))
             .await
     }
-
-    /// Retries `GET path` until it answers `status`: for state that arrives by event.
-    pub async fn eventually(&self, path: &str, status: StatusCode) -> anyhow::Result<Reply> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
-            let reply = self.get(path).await?;
-            if reply.status == status {
-                return Ok(reply);
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "GET {path} never answered {status}; last: {reply:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
 }
 
 /// How long a scenario waits for state that arrives by event.
 const SETTLE: Duration = Duration::from_secs(15);
 
 impl Client {
-    /// Polls `GET path` until `done` holds for the answer.
-    pub async fn until(
+    /// Polls `GET path` until `done` holds for the answer: only for what the API
+    /// documents as following by event (see the crate's documentation), never for the
+    /// answer to a step of the client's own.
+    pub async fn follow(
         &self,
         path: &str,
         what: &str,
@@ -328,29 +354,23 @@ impl Client {
             .ok_or_else(|| anyhow::anyhow!("no stock in {reply:?}"))
     }
 
-    /// Adds to the cart, waiting while the cart has not yet heard of a new product.
+    /// Adds to the cart, at once: a product created a moment ago must be known.
     pub async fn add_to_cart(&self, product_id: &str, quantity: u32) -> anyhow::Result<Reply> {
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        loop {
-            let reply = self
-                .post(
-                    "/cart/items",
-                    json!({"product_id": product_id, "quantity": quantity}),
-                )
-                .await?;
-            if reply.status.is_success() {
-                return Ok(reply);
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline
-                    && matches!(reply.status.as_u16(), 404 | 422),
-                "add {product_id} to cart: {reply:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        let reply = self
+            .post(
+                "/cart/items",
+                json!({"product_id": product_id, "quantity": quantity}),
+            )
+            .await?;
+        anyhow::ensure!(
+            reply.status.is_success(),
+            "add {product_id} to cart: {reply:?}"
+        );
+        Ok(reply)
     }
 
-    /// Checks the cart out and returns the order id from the 202.
+    /// Checks the cart out, follows the 202's `Location` until the order is placed, and
+    /// returns its id.
     pub async fn checkout(&self) -> anyhow::Result<String> {
         let reply = self.post("/cart/checkout", json!({})).await?;
         anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "checkout: {reply:?}");
@@ -363,6 +383,10 @@ impl Client {
             location == Some(format!("/api/v1/orders/{order_id}").as_str()),
             "checkout Location header: {location:?}"
         );
+        self.follow(&format!("/orders/{order_id}"), "the order placed", |r| {
+            r.status == StatusCode::OK
+        })
+        .await?;
         Ok(order_id)
     }
 
@@ -373,8 +397,9 @@ impl Client {
         self.checkout().await
     }
 
+    /// Follows the order (the checkout's `Location`) until it is `status`.
     pub async fn order_status(&self, order_id: &str, status: &str) -> anyhow::Result<Reply> {
-        self.until(
+        self.follow(
             &format!("/orders/{order_id}"),
             &format!("status {status}"),
             |r| r.body["status"] == status,
@@ -382,7 +407,7 @@ impl Client {
         .await
     }
 
-    /// The payment of an order, once the payment service has created it.
+    /// The payment of an order, at once: the order is placed, so its payment is found.
     pub async fn payment_of(&self, order_id: &str) -> anyhow::Result<Value> {
         self.first_of_order("/payments", order_id, "the payment")
             .await
@@ -393,46 +418,28 @@ impl Client {
             .await
     }
 
-    /// The first item `GET {list}?order_id=...` lists, once it lists one (payments and
-    /// shipments are created by event, after the order).
+    /// The one item `GET {list}?order_id=...` lists, read once.
     async fn first_of_order(
         &self,
         list: &str,
         order_id: &str,
         what: &str,
     ) -> anyhow::Result<Value> {
-        let reply = self
-            .until(&format!("{list}?order_id={order_id}"), what, |r| {
-                r.body["items"].as_array().is_some_and(|i| !i.is_empty())
-            })
-            .await?;
+        let reply = self.get(&format!("{list}?order_id={order_id}")).await?;
+        anyhow::ensure!(
+            reply.status == StatusCode::OK && reply.listed() == 1,
+            "{what} of order {order_id}: {reply:?}"
+        );
         Ok(reply.body["items"][0].clone())
     }
 
-    /// Pays an order's payment with a card, waiting while the stock is not yet held
-    /// (the payment answers 409 until then).
+    /// Pays an order's payment with a card: sent once (again only after a
+    /// `Retry-After`, while the order's stock is not reserved yet).
     pub async fn pay(&self, order_id: &str, card: &str) -> anyhow::Result<Reply> {
         let payment = self.payment_of(order_id).await?;
         let id = payment["id"].as_str().unwrap_or_default().to_owned();
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        loop {
-            let reply = self
-                .post(&format!("/payments/{id}/pay"), json!({"card_number": card}))
-                .await?;
-            if reply.status != StatusCode::CONFLICT {
-                return Ok(reply);
-            }
-            let current = self.get(&format!("/payments/{id}")).await?;
-            if current.body["status"] != "pending" {
-                // Settled already: the 409 is the answer, not a wait.
-                return Ok(reply);
-            }
-            anyhow::ensure!(
-                tokio::time::Instant::now() < deadline,
-                "pay {id}: still not payable after {SETTLE:?}: {reply:?}; payment now {current:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        self.post(&format!("/payments/{id}/pay"), json!({"card_number": card}))
+            .await
     }
 }
 
@@ -451,15 +458,11 @@ impl Client {
         Ok(())
     }
 
-    /// As the admin: once the customer has asked to return an order, receives the parcel
-    /// (after the shipment's return has opened, by event) and waits for the refund.
+    /// As the admin: right after the customer's return answered, receives the parcel,
+    /// and follows the order until it is refunded.
     pub async fn receive_return(&self, customer: &Client, order_id: &str) -> anyhow::Result<()> {
         let shipment = customer.shipment_of(order_id).await?;
         let id = shipment["id"].as_str().unwrap_or_default();
-        self.until(&format!("/shipments/{id}"), "the return opened", |r| {
-            r.body["status"] == "return_open"
-        })
-        .await?;
         let reply = self
             .post(&format!("/shipments/{id}/return"), json!({}))
             .await?;

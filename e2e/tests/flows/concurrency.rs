@@ -23,7 +23,7 @@ async fn concurrent_checkouts_of_the_last_units_never_oversell() {
     for (customer, order_id) in customers.iter().zip(&order_ids) {
         let order = customer
             .client
-            .until(&format!("/orders/{order_id}"), "a stock decision", |r| {
+            .follow(&format!("/orders/{order_id}"), "a stock decision", |r| {
                 r.body["stock_reserved"] == true || r.body["status"] == "cancelled"
             })
             .await

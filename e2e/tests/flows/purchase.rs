@@ -43,7 +43,7 @@ async fn a_purchase_runs_to_completed_and_the_stock_is_decremented() {
     assert_eq!(admin.stock_of(&mug).await.unwrap(), 3);
 
     let notes = ada
-        .until(
+        .follow(
             "/notifications",
             "payment and shipment notifications",
             |r| r.listed() >= 4,
@@ -72,7 +72,7 @@ async fn a_declined_payment_cancels_the_order_and_releases_the_stock() {
     let order_id = bob.order(&lamp, 2).await.unwrap();
     // Held while the order is open.
     admin
-        .until(&format!("/products/{lamp}"), "stock held", |r| {
+        .follow(&format!("/products/{lamp}"), "stock held", |r| {
             r.body["stock"] == 3
         })
         .await
@@ -85,7 +85,7 @@ async fn a_declined_payment_cancels_the_order_and_releases_the_stock() {
     let causes = order.each("history", "cause");
     assert!(causes.contains(&"payment.failed"), "{causes:?}");
     admin
-        .until(&format!("/products/{lamp}"), "stock released", |r| {
+        .follow(&format!("/products/{lamp}"), "stock released", |r| {
             r.body["stock"] == 5
         })
         .await
@@ -114,7 +114,7 @@ async fn a_customer_cancels_a_pending_order_and_the_stock_comes_back() {
         .unwrap();
     assert_eq!(cancelled.status, StatusCode::OK);
     admin
-        .until(&format!("/products/{pen}"), "stock back", |r| {
+        .follow(&format!("/products/{pen}"), "stock back", |r| {
             r.body["stock"] == 4
         })
         .await
@@ -122,7 +122,7 @@ async fn a_customer_cancels_a_pending_order_and_the_stock_comes_back() {
     let payment = cy.client.payment_of(&order_id).await.unwrap();
     let payment = cy
         .client
-        .until(
+        .follow(
             &format!("/payments/{}", payment["id"].as_str().unwrap()),
             "voided",
             |r| r.body["status"] == "voided",

@@ -22,7 +22,7 @@ async fn redelivering_every_event_of_a_purchase_changes_nothing() {
         .await
         .unwrap();
     fay.client
-        .until("/notifications", "notifications settled", |r| {
+        .follow("/notifications", "notifications settled", |r| {
             r.listed() >= 4
         })
         .await

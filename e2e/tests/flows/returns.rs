@@ -45,13 +45,13 @@ async fn a_return_runs_to_returned_then_refunded_with_notifications() {
     assert_eq!(payment["status"], "refunded");
     // The returned unit is back on sale.
     admin
-        .until(&format!("/products/{kettle}"), "stock back", |r| {
+        .follow(&format!("/products/{kettle}"), "stock back", |r| {
             r.body["stock"] == 2
         })
         .await
         .unwrap();
     let notes = eve
-        .until("/notifications", "refund notification", |r| {
+        .follow("/notifications", "refund notification", |r| {
             r.body["items"]
                 .as_array()
                 .is_some_and(|items| items.iter().any(|n| n["kind"] == "payment.refunded"))

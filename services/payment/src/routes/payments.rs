@@ -238,8 +238,9 @@ pub async fn get_payment(
     Ok(Json(visible(&state, &user, &id).await?.into()))
 }
 
-/// Pays for the order with a card. A declined card is an answer, not an error: 200 with
-/// the payment `failed` and the reason. Only a provider that gives no answer is a 502,
+/// Pays for the order with a card, once the order service confirms the order is not
+/// cancelled. A declined card is an answer, not an error: 200 with the payment `failed`
+/// and the reason. Only a provider that gives no answer is a 502,
 /// and then the payment stays `pending` and may be paid again.
 #[utoipa::path(
     post,
@@ -278,19 +279,33 @@ pub async fn pay(
         ));
     }
     let p = &payment.value;
-    if p.status == PaymentStatus::Pending && !p.payable && !p.reversing {
-        // stock.reserved may be on its way: the order service knows.
-        let reserved = orders
-            .get(&p.order_id, &headers)
-            .await?
-            .is_some_and(|o| o.stock_reserved && o.status == "pending");
-        if !reserved {
+    if p.status == PaymentStatus::Pending && !p.reversing {
+        // The order service is the authority on whether the order may be paid: its
+        // cancellation, or its stock reservation, may not have reached us yet.
+        let order = match orders.get(&p.order_id, &headers).await {
+            Ok(order) => order,
+            // A payable payment is paid all the same: a cancellation that arrives
+            // later refunds it. One not payable yet must wait.
+            Err(e) if p.payable => {
+                tracing::warn!(payment_id = %id, error = %e, "cannot ask the order service before a charge; charging");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        if order.as_ref().is_some_and(|o| o.status == "cancelled") {
             return Err(ApiError::conflict(
-                "the payment cannot be paid until the order's stock is reserved; retry shortly",
-            )
-            .retry_after(1));
+                "the order was cancelled, so it cannot be paid",
+            ));
         }
-        payment = state.payments.mark_payable(&id).await?;
+        if !p.payable {
+            if !order.is_some_and(|o| o.stock_reserved) {
+                return Err(ApiError::conflict(
+                    "the payment cannot be paid until the order's stock is reserved; retry shortly",
+                )
+                .retry_after(1));
+            }
+            payment = state.payments.mark_payable(&id).await?;
+        }
     }
     // Runs to the end on its own task: if the client hangs up, axum drops this handler,
     // and a charge the provider made must still be recorded and announced.

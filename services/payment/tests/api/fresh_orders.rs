@@ -99,3 +99,22 @@ async fn a_payment_whose_stock_is_not_reserved_yet_answers_409_with_retry_after(
         refused.headers
     );
 }
+
+/// The customer's cancel answered, but order.cancelled has not reached the payment
+/// service: paying must not charge the card for an order the API just said is
+/// cancelled.
+#[tokio::test]
+async fn a_payment_whose_order_was_just_cancelled_is_not_charged() {
+    let (app, orders) = app_with_orders().await;
+    let id = app.payable("o1", "u1").await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/orders/o1"))
+        .respond_with(order("o1", "u1", "cancelled", true))
+        .mount(&orders)
+        .await;
+    let refused = app.pay_as(&id, "u1").await;
+    refused.assert_error(409, "conflict");
+    assert!(!refused.headers.contains_key("retry-after"));
+    assert_eq!(app.payment(&id).await["status"], "pending");
+    assert!(app.settled_events("payment.completed").await.is_empty());
+}
