@@ -369,8 +369,8 @@ impl Client {
         Ok(reply)
     }
 
-    /// Checks the cart out, follows the 202's `Location` until the order is placed, and
-    /// returns its id.
+    /// Checks the cart out and returns the order id from the 202 (whose `Location` names
+    /// the order, placed by event: [`Client::placed`] follows it).
     pub async fn checkout(&self) -> anyhow::Result<String> {
         let reply = self.post("/cart/checkout", json!({})).await?;
         anyhow::ensure!(reply.status == StatusCode::ACCEPTED, "checkout: {reply:?}");
@@ -383,11 +383,15 @@ impl Client {
             location == Some(format!("/api/v1/orders/{order_id}").as_str()),
             "checkout Location header: {location:?}"
         );
+        Ok(order_id)
+    }
+
+    /// Follows a checkout's `Location` until its order is placed.
+    pub async fn placed(&self, order_id: &str) -> anyhow::Result<Reply> {
         self.follow(&format!("/orders/{order_id}"), "the order placed", |r| {
             r.status == StatusCode::OK
         })
-        .await?;
-        Ok(order_id)
+        .await
     }
 
     /// As a customer: puts `quantity` of a product in the cart and checks out; returns
@@ -436,6 +440,7 @@ impl Client {
     /// Pays an order's payment with a card: sent once (again only after a
     /// `Retry-After`, while the order's stock is not reserved yet).
     pub async fn pay(&self, order_id: &str, card: &str) -> anyhow::Result<Reply> {
+        self.placed(order_id).await?;
         let payment = self.payment_of(order_id).await?;
         let id = payment["id"].as_str().unwrap_or_default().to_owned();
         self.post(&format!("/payments/{id}/pay"), json!({"card_number": card}))

@@ -90,6 +90,7 @@ impl PaymentEvents {
                     &created.user_id,
                     created.total,
                     false,
+                    None,
                     seen.as_ref().map(|s| &s.value),
                     OffsetDateTime::now_utc(),
                 )?

@@ -156,14 +156,16 @@ impl Payments {
     }
 
     /// Gives an order its payment from what the order service says of it, when the
-    /// order's `order.created` has not come yet; `payable` when it holds the order's
-    /// stock as reserved. Nothing happens if the payment exists meanwhile.
+    /// order's `order.created` has not come yet: `payable` when it holds the order's
+    /// stock as reserved, voided when it holds the order as cancelled (`cancelled` says
+    /// why). Nothing happens if the payment exists meanwhile.
     pub async fn adopt(
         &self,
         order_id: &str,
         user_id: &str,
         total: event_contracts::Money,
         payable: bool,
+        cancelled: Option<&str>,
     ) -> Result<(), PaymentError> {
         let seen = ORDERS_SEEN.get(self.store(), order_id).await?;
         let writes = payment_for_order(
@@ -171,6 +173,7 @@ impl Payments {
             user_id,
             total,
             payable,
+            cancelled,
             seen.as_ref().map(|s| &s.value),
             OffsetDateTime::now_utc(),
         )?;

@@ -188,11 +188,13 @@ pub const ORDERS_SEEN: Collection<OrderSeen> = Collection::new("orders_seen");
 /// order service before that event came: the payment (voided from the start when the
 /// order's cancellation came first, as `seen` says), and the marker that the order was
 /// seen. Both are inserts, so of two creators that race one loses and reads again.
+/// `cancelled` says why the order is cancelled already, when the order service said so.
 pub fn payment_for_order(
     order_id: &str,
     user_id: &str,
     total: event_contracts::Money,
     payable: bool,
+    cancelled: Option<&str>,
     seen: Option<&OrderSeen>,
     now: OffsetDateTime,
 ) -> Result<Vec<doc_store::Write>, TransitionError> {
@@ -200,14 +202,15 @@ pub fn payment_for_order(
     if payable {
         payment = payment.after(Step::MarkPayable, None, now)?;
     }
+    let void_note = seen
+        .and_then(|s| s.cancelled_first.clone())
+        .or(cancelled.map(str::to_owned));
+    if let Some(note) = void_note {
+        payment = payment.after(Step::Void, Some(note), now)?;
+    }
     let id = uuid::Uuid::now_v7().to_string();
     Ok(match seen {
-        Some(seen) => {
-            if let Some(note) = &seen.cancelled_first {
-                payment = payment.after(Step::Void, Some(note.clone()), now)?;
-            }
-            vec![PAYMENTS.insert(id, &payment)]
-        }
+        Some(_) => vec![PAYMENTS.insert(id, &payment)],
         None => vec![
             PAYMENTS.insert(id, &payment),
             ORDERS_SEEN.insert(

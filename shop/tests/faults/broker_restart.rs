@@ -115,7 +115,7 @@ async fn restarting_the_broker_during_checkouts_loses_no_order() {
     assert_eq!(payments.listed(), CHECKOUTS, "one payment per order");
     let sold = CHECKOUTS.div_ceil(4) as u64;
     admin
-        .until(&format!("/products/{product}"), "the stock settled", |r| {
+        .follow(&format!("/products/{product}"), "the stock settled", |r| {
             r.body["stock"] == 100 - sold
         })
         .await

@@ -36,7 +36,7 @@ async fn a_consumer_killed_mid_flow_and_restarted_finishes_every_order_exactly_o
     for (customer, order_id) in customers.iter().zip(&orders) {
         customer
             .client
-            .until(
+            .follow(
                 &format!("/orders/{order_id}"),
                 "the order placed and its stock held",
                 |r| r.body["stock_reserved"] == true,
@@ -60,7 +60,7 @@ async fn a_consumer_killed_mid_flow_and_restarted_finishes_every_order_exactly_o
     for (customer, order_id) in customers.iter().zip(&orders) {
         let payments = customer
             .client
-            .until(
+            .follow(
                 &format!("/payments?order_id={order_id}"),
                 "one payment",
                 |r| r.listed() == 1,

@@ -199,15 +199,20 @@ pub async fn list_payments(
     let Some(order_id) = filter.order_id.filter(|_| page.items.is_empty()) else {
         return Ok(Json(page));
     };
-    match orders.get(&order_id, &headers).await? {
-        Some(order) if order.status != "cancelled" => {
-            state
-                .payments
-                .adopt(&order_id, &order.user_id, order.total, order.stock_reserved)
-                .await?;
-        }
-        _ => return Ok(Json(page)),
-    }
+    let Some(order) = orders.get(&order_id, &headers).await? else {
+        return Ok(Json(page));
+    };
+    let cancelled = (order.status == "cancelled").then_some("order cancelled");
+    state
+        .payments
+        .adopt(
+            &order_id,
+            &order.user_id,
+            order.total,
+            order.stock_reserved && cancelled.is_none(),
+            cancelled,
+        )
+        .await?;
     let page = Paged::find(
         state.payments.store(),
         PAYMENTS,

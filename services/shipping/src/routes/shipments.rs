@@ -85,26 +85,68 @@ fn no_such_shipment() -> ApiError {
     params(PageParams, ShipmentFilter),
     responses(
         (status = 200, description = "A page of shipments", body = Paged<ShipmentView>),
-        (status = 503, description = "Storage or token keys unavailable; retry later", body = ErrorBody),
+        (status = 503, description = "Storage or token keys unavailable, or (for an order whose shipment is not made yet) the order service; retry later", body = ErrorBody),
         PagingRefused,
     )
 )]
 pub async fn list_shipments(
     State(state): State<OutboxState>,
+    State(orders): State<Orders>,
     user: AuthUser,
+    headers: HeaderMap,
+    CorrelationId(correlation): CorrelationId,
     request: PageRequest,
     ApiQuery(filter): ApiQuery<ShipmentFilter>,
 ) -> Result<Json<Paged<ShipmentView>>, ApiError> {
     let mut query = visible_to(&user, "user_id");
-    if let Some(order_id) = filter.order_id {
-        query = query.and_eq("order_id", order_id);
+    if let Some(order_id) = &filter.order_id {
+        query = query.and_eq("order_id", order_id.as_str());
     }
     let query = query.sort_by("created_at", SortOrder::Desc);
-    let page = Paged::find(state.store(), SHIPMENTS, query, request, |s| {
-        ShipmentView::new(s.id, s.value)
-    })
+    let view = |s: Versioned<Shipment>| ShipmentView::new(s.id, s.value);
+    let page = Paged::find(
+        state.store(),
+        SHIPMENTS,
+        query.clone(),
+        request.clone(),
+        view,
+    )
     .await?;
-    Ok(Json(page))
+    // An order's shipment asked for right after checkout may not be made yet (its
+    // events on their way): the order service, asked as the caller, says what state
+    // the order is in, and the shipment is made as those events would have made it.
+    let Some(order_id) = filter.order_id.filter(|_| page.items.is_empty()) else {
+        return Ok(Json(page));
+    };
+    let Some(order) = orders.order(&order_id, &headers).await? else {
+        return Ok(Json(page));
+    };
+    let step = match order.status.as_str() {
+        "pending" => Step::Open,
+        "paid" | "awaiting_shipment" => Step::Pay,
+        "cancelled" | "refunded" => Step::Cancel,
+        // Delivered or later: only shipping moves an order there, so its shipment exists.
+        _ => return Ok(Json(page)),
+    };
+    if let Outcome::Enters(status) = ShipmentStatus::first(step) {
+        let id = uuid::Uuid::now_v7().to_string();
+        let shipment = Shipment::new(&order_id, &order.user_id, status, OffsetDateTime::now_utc());
+        let events = announce(&id, &shipment, Cause::Request(&correlation))
+            .into_iter()
+            .collect();
+        match state
+            .outbox
+            .commit(vec![SHIPMENTS.insert(&id, &shipment)], events)
+            .await
+        {
+            // Made meanwhile by its event: that one stands.
+            Ok(()) | Err(doc_store::StoreError::Duplicate { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(Json(
+        Paged::find(state.store(), SHIPMENTS, query, request, view).await?,
+    ))
 }
 
 /// One shipment, for its customer or an admin.
@@ -253,18 +295,26 @@ pub async fn return_shipment(
     .await
 }
 
+/// What the shipping routes need of an order, as the order service answers it.
+#[derive(Deserialize)]
+struct OrderAsKnown {
+    user_id: String,
+    status: String,
+}
+
 impl Orders {
+    /// The order as the order service holds it now, read as the caller.
+    async fn order(
+        &self,
+        order_id: &str,
+        caller: &HeaderMap,
+    ) -> Result<Option<OrderAsKnown>, ApiError> {
+        self.0.get(&["api", "v1", "orders", order_id], caller).await
+    }
+
     /// The order's status as the order service holds it now, read as the caller.
     async fn status_of(&self, order_id: &str, caller: &HeaderMap) -> Result<String, ApiError> {
-        #[derive(Deserialize)]
-        struct OrderStatus {
-            status: String,
-        }
-        match self
-            .0
-            .get::<OrderStatus>(&["api", "v1", "orders", order_id], caller)
-            .await?
-        {
+        match self.order(order_id, caller).await? {
             Some(order) => Ok(order.status),
             // The order is stored before its order.created, which made this shipment,
             // so this is the order service answering wrongly or from elsewhere.

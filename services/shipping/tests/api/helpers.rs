@@ -41,7 +41,8 @@ impl App {
 }
 
 fn order_answer(order_id: &str, status: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({ "id": order_id, "status": status }))
+    ResponseTemplate::new(200)
+        .set_body_json(json!({ "id": order_id, "user_id": "u1", "status": status }))
 }
 
 /// The shipping service; `published` records every `shipment.*` event it publishes, in

@@ -97,3 +97,40 @@ async fn a_return_the_order_service_has_opened_is_received_before_its_event_arri
     let announced = app.announced_once::<ShipmentReturned>().await;
     assert_eq!(announced.data["order_id"], "o1");
 }
+
+/// Right after checkout, the order's shipment is asked for before order.created reached
+/// shipping: it is made as the events would have made it, from what the order service
+/// says; a paid order's shipment awaits delivery, announced as payment.completed would.
+#[tokio::test]
+async fn an_orders_shipment_asked_for_before_its_events_is_made_from_the_order() {
+    use event_contracts::ShipmentAwaiting;
+
+    use crate::helpers::{order_created, payment_completed};
+
+    let app = spawn_app().await;
+    let token = app.tokens.customer("u1");
+    app.order_is("o1", "pending").await;
+    app.order_is("o2", "paid").await;
+
+    let pending = app.list("?order_id=o1", &token).await;
+    assert_eq!(pending.status, 200, "{}", pending.body);
+    assert_eq!(pending.listed(), 1, "{}", pending.body);
+    assert_eq!(pending.body["items"][0]["status"], "pending");
+
+    let awaiting = app.list("?order_id=o2", &token).await;
+    assert_eq!(awaiting.body["items"][0]["status"], "awaiting");
+    let announced = app.announced_once::<ShipmentAwaiting>().await;
+    assert_eq!(announced.data["order_id"], "o2");
+
+    // The events, when they come, find the shipments made.
+    app.deliver_events(&[
+        order_created("o1", "u1"),
+        order_created("o2", "u1"),
+        payment_completed("o2", "u1"),
+    ])
+    .await;
+    assert_eq!(app.shipments_of("o1").await.len(), 1);
+    assert_eq!(app.shipments_of("o2").await.len(), 1);
+    app.settled().await;
+    assert_eq!(app.published_of::<ShipmentAwaiting>().len(), 1);
+}
