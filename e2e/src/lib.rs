@@ -394,11 +394,13 @@ impl Client {
         .await
     }
 
-    /// As a customer: puts `quantity` of a product in the cart and checks out; returns
-    /// the order id.
+    /// As a customer: puts `quantity` of a product in the cart, checks out, and follows
+    /// the checkout's `Location` until the order is placed; returns the order id.
     pub async fn order(&self, product_id: &str, quantity: u32) -> anyhow::Result<String> {
         self.add_to_cart(product_id, quantity).await?;
-        self.checkout().await
+        let order_id = self.checkout().await?;
+        self.placed(&order_id).await?;
+        Ok(order_id)
     }
 
     /// Follows the order (the checkout's `Location`) until it is `status`.
