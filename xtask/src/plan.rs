@@ -168,11 +168,10 @@ fn real_mongodb_pass(tally: &mut Tally) -> anyhow::Result<()> {
 }
 
 /// The MongoDB path on a MongoDB-compatible server started here (no Docker needed): the
-/// store's conformance suite, and every end-to-end scenario on the nine services as
-/// processes with `SHOP_STORAGE=mongodb` and Kafka on tansu. The scenarios run even when
-/// the suite failed. The consumer-crash fault test can run on it too
-/// (`SHOP_TEST_FAULTS_MONGODB_URI`) but is not run here yet: on tansu, a restarted
-/// service's consumers sometimes waited minutes for their partitions.
+/// store's conformance suite, every end-to-end scenario on the nine services as
+/// processes with `SHOP_STORAGE=mongodb` and Kafka on tansu, and the consumer-crash
+/// fault test on it (`SHOP_TEST_FAULTS_MONGODB_URI`; the order service SIGKILLed among
+/// checkouts and restarted). Each part runs even when one before it failed.
 fn mongodb_compatible_pass(tally: &mut Tally) -> anyhow::Result<()> {
     let name = secantus::NAME;
     eprintln!("xtask: the MongoDB path on a {name} server");
@@ -202,7 +201,20 @@ fn mongodb_compatible_pass(tally: &mut Tally) -> anyhow::Result<()> {
         )
     });
 
-    conformance.and(scenarios)
+    drop(tansu);
+
+    // After the scenarios' services are gone: ten processes of its own, timed honestly.
+    let mut crash =
+        nextest_selecting("package(shop) and binary(faults) and test(consumer_killed_mid_flow)");
+    crash
+        .env("SHOP_TEST_TANSU", install_tansu()?)
+        .env("SHOP_TEST_FAULTS_MONGODB_URI", &uri);
+    let crash = check(
+        &format!("the consumer-crash fault test on {name}"),
+        run_nextest_selected(crash, tally)?,
+    );
+
+    conformance.and(scenarios).and(crash)
 }
 
 /// `cargo nextest run` of the tests `filter` selects, over the workspace's test binaries
