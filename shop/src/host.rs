@@ -78,7 +78,12 @@ pub async fn open_bus(settings: &Settings, name: &str) -> anyhow::Result<Arc<dyn
                 replication: settings.kafka_replication,
                 client_id: format!("shop-{name}"),
                 fetch_wait_max_ms: settings.kafka_fetch_wait_max_ms,
-                instance_id: Some(settings.kafka_instance_id.clone().unwrap_or_else(host_name)),
+                instance_id: Some(
+                    settings
+                        .kafka_instance_id
+                        .clone()
+                        .unwrap_or_else(|| default_instance_id(&host_name(), settings, name)),
+                ),
             })
             .await
             .map_err(|e| {
@@ -86,6 +91,17 @@ pub async fn open_bus(settings: &Settings, name: &str) -> anyhow::Result<Arc<dyn
             })?,
         ),
     })
+}
+
+/// The static group membership id of a replica whose settings name none: the host name
+/// and the port it serves on. Two replicas of a service on one host listen on two
+/// ports, so their ids differ (one id for both would have each fence the other); a
+/// replica restarted on its port rejoins as the member it was.
+fn default_instance_id(host: &str, settings: &Settings, name: &str) -> String {
+    match settings.ports.get(name) {
+        Some(port) => format!("{host}-{port}"),
+        None => host.to_owned(),
+    }
 }
 
 /// This machine's name, for the Kafka instance id.
@@ -201,5 +217,22 @@ pub async fn serve(service: &'static ServiceDef) -> anyhow::Result<()> {
         // Non-zero, so that the orchestrator restarts the service.
         Some(what) => anyhow::bail!("{name} stopped because a vital task did: {what}"),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicas_on_one_host_get_ids_of_their_own_that_survive_a_restart() {
+        let mut one = Settings::default();
+        one.ports.insert("order".into(), 8085);
+        let mut two = Settings::default();
+        two.ports.insert("order".into(), 9085);
+        let first = default_instance_id("box", &one, "order");
+        assert_eq!(first, "box-8085");
+        assert_ne!(first, default_instance_id("box", &two, "order"));
+        assert_eq!(first, default_instance_id("box", &one, "order"), "stable");
     }
 }
