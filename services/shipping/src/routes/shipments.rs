@@ -338,31 +338,54 @@ async fn read(state: &OutboxState, id: &str) -> Result<Versioned<Shipment>, ApiE
 /// The last status reached is announced.
 async fn advance(
     state: &OutboxState,
-    current: Versioned<Shipment>,
+    mut current: Versioned<Shipment>,
     steps: &[Step],
     precondition: &str,
     correlation: &str,
 ) -> Result<Json<ShipmentView>, ApiError> {
-    let now = OffsetDateTime::now_utc();
-    let mut updated = current.value.clone();
-    for step in steps {
+    // A race with an event about the same shipment (the one that opens a return, say)
+    // is read again and decided on what the event stored; only a step another admin
+    // took first ends in 409.
+    for _ in 0..LOST_RACE_TRIES {
+        let now = OffsetDateTime::now_utc();
+        let mut updated = current.value.clone();
+        let (last, leading) = steps.split_last().expect("an admin's action has a step");
+        for step in leading {
+            // Taken meanwhile by its event: nothing left to do for it.
+            if let Outcome::Enters(next) = updated.status.on(*step) {
+                updated = updated.entering(next, now);
+            }
+        }
         let status = updated.status;
-        let Outcome::Enters(next) = status.on(*step) else {
+        let Outcome::Enters(next) = status.on(*last) else {
             return Err(
                 ApiError::conflict(format!("{precondition}; this one is {status}"))
                     .with_details(json!({ "status": status })),
             );
         };
         updated = updated.entering(next, now);
+        let events = announce(&current.id, &updated, Cause::Request(correlation))
+            .into_iter()
+            .collect();
+        match state
+            .outbox
+            .commit(vec![SHIPMENTS.update(&current, &updated)], events)
+            .await
+        {
+            Ok(()) => {
+                tracing::info!(shipment_id = %current.id, status = %next, "shipment moved by an admin");
+                return Ok(Json(ShipmentView::new(current.id, updated)));
+            }
+            Err(doc_store::StoreError::VersionConflict { .. }) => {
+                current = read(state, &current.id).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    let next = updated.status;
-    let events = announce(&current.id, &updated, Cause::Request(correlation))
-        .into_iter()
-        .collect();
-    state
-        .outbox
-        .commit(vec![SHIPMENTS.update(&current, &updated)], events)
-        .await?;
-    tracing::info!(shipment_id = %current.id, status = %next, "shipment moved by an admin");
-    Ok(Json(ShipmentView::new(current.id, updated)))
+    Err(ApiError::conflict(
+        "the shipment kept changing while this was decided; retry",
+    ))
 }
+
+/// How often an admin's step is decided again after losing a race with an event.
+const LOST_RACE_TRIES: usize = 5;
