@@ -233,30 +233,46 @@ impl Payments {
         card: &CardNumber,
         correlation_id: &str,
     ) -> Result<Versioned<Payment>, PaymentError> {
-        let now = OffsetDateTime::now_utc();
-        if current.value.reversing {
-            return Err(PaymentError::Reversing);
-        }
-        current.value.lifecycle().check_chargeable()?;
-        if current.value.charge_in_flight(now, self.charge_lease) {
-            return Err(PaymentError::Busy);
-        }
-        // Replaces an attempt of unknown outcome: this one asks under the same key.
         let attempt = ChargeAttempt {
             id: uuid::Uuid::now_v7().to_string(),
-            started_at: now,
+            started_at: OffsetDateTime::now_utc(),
             outcome_unknown: false,
         };
-        let mut claimed = current.value.clone();
-        claimed.charge_attempt = Some(attempt.clone());
-        self.store()
-            .commit(vec![PAYMENTS.update(&current, &claimed)])
-            .await
-            .map_err(|e| match e {
-                // Someone else claimed it (or voided it) since we read it.
-                StoreError::VersionConflict { .. } => PaymentError::Busy,
-                other => other.into(),
-            })?;
+        // The claim is decided again on fresh state when an event's write (a redelivered
+        // stock.reserved, say) beat it; another claim, or a void, ends it.
+        let mut current = current;
+        let mut tries = WRITE_RETRY.attempts;
+        loop {
+            if current.value.reversing {
+                return Err(PaymentError::Reversing);
+            }
+            current.value.lifecycle().check_chargeable()?;
+            if current
+                .value
+                .charge_in_flight(OffsetDateTime::now_utc(), self.charge_lease)
+            {
+                return Err(PaymentError::Busy);
+            }
+            // Replaces an attempt of unknown outcome: this one asks under the same key.
+            let mut claimed = current.value.clone();
+            claimed.charge_attempt = Some(attempt.clone());
+            match self
+                .store()
+                .commit(vec![PAYMENTS.update(&current, &claimed)])
+                .await
+            {
+                Ok(()) => break,
+                Err(StoreError::VersionConflict { .. }) if tries > 1 => {
+                    tries -= 1;
+                    current = self
+                        .get(&current.id)
+                        .await?
+                        .ok_or(PaymentError::Superseded)?;
+                }
+                Err(StoreError::VersionConflict { .. }) => return Err(PaymentError::Busy),
+                Err(other) => return Err(other.into()),
+            }
+        }
 
         let request = ChargeRequest {
             idempotency_key: current.id.clone(),
