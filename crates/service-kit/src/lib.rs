@@ -26,6 +26,6 @@ pub use extract::{
     AdminUser, ApiJson, ApiQuery, AuthUser, CorrelationId, MaybeAuthUser, OutboxState,
 };
 pub use peer::Peer;
-pub use runtime::{Running, ServiceContext, ServiceRuntime};
+pub use runtime::{Running, ServiceContext, ServiceRuntime, spawn_every};
 pub use service::{Api, PublicApi, ServiceDef, ServiceName, Wiring};
 pub use token::{AccessClaims, TokenSigner, TokenVerifier};

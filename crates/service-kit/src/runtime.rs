@@ -6,6 +6,7 @@
 use std::{
     net::SocketAddr,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use axum::Router;
@@ -56,6 +57,34 @@ impl ServiceContext {
             .as_ref()
             .expect("only a service that declares collections is given the bus")
     }
+}
+
+/// Runs `round` every `period` (the first at once; a round that overruns delays the
+/// next rather than bunching them) until `shutdown`: the loop of a service's periodic
+/// work (a reconciler, a sweep). Hand the task to [`ServiceRuntime::track`].
+pub fn spawn_every<F, Fut>(
+    period: Duration,
+    shutdown: CancellationToken,
+    mut round: F,
+) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                () = round() => {}
+            }
+        }
+    })
 }
 
 /// The background tasks a service cannot run without (its consumers, outbox relay,

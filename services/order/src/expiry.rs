@@ -33,15 +33,11 @@ impl Expiry {
     /// within a quarter window of its deadline.
     pub fn spawn(self, shutdown: CancellationToken) -> JoinHandle<()> {
         let every = (self.window / 4).clamp(Duration::from_millis(100), Duration::from_secs(30));
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = ticks.tick() => {}
-                }
-                if let Err(e) = self.sweep().await {
+        let expiry = std::sync::Arc::new(self);
+        service_kit::spawn_every(every, shutdown, move || {
+            let expiry = expiry.clone();
+            async move {
+                if let Err(e) = expiry.sweep().await {
                     tracing::warn!(error = %e, "cannot cancel the unpaid orders now; trying again later");
                 }
             }

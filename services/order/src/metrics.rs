@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use doc_store::{DocumentStore, Query, SortOrder, StoreError};
 use prometheus::{Gauge, IntCounterVec, Opts, Registry};
-use tokio::{task::JoinHandle, time::MissedTickBehavior};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::{domain::OrderStatus, store::ORDERS};
@@ -62,20 +62,11 @@ impl OrderMetrics {
         store: std::sync::Arc<dyn DocumentStore>,
         shutdown: CancellationToken,
     ) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(PENDING_REFRESH);
-            every.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = every.tick() => {}
-                }
-                let refreshed = tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    refreshed = refresh_once(store.as_ref(), &self) => refreshed,
-                };
+        service_kit::spawn_every(PENDING_REFRESH, shutdown, move || {
+            let (store, metrics) = (store.clone(), self.clone());
+            async move {
                 // The gauge keeps its last value; the next refresh corrects it.
-                if let Err(e) = refreshed {
+                if let Err(e) = refresh_once(store.as_ref(), &metrics).await {
                     tracing::warn!(error = %e, "cannot read the oldest pending order");
                 }
             }

@@ -463,15 +463,9 @@ impl Payments {
 
     /// Runs [`Payments::reconcile`] every `every` until shutdown.
     pub fn spawn_reconciler(self, every: Duration, shutdown: CancellationToken) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = ticks.tick() => self.reconcile().await,
-                }
-            }
+        service_kit::spawn_every(every, shutdown, move || {
+            let payments = self.clone();
+            async move { payments.reconcile().await }
         })
     }
 
