@@ -95,6 +95,13 @@ fn run_all(in_process_only: bool, args: &[String], tally: &mut Tally) -> anyhow:
     }
     check("cargo nextest run (in-process)", run_nextest(run, tally)?)?;
 
+    // The benches are compiled (never run) so they never rot: in the test profile, whose
+    // dependencies the run above built, rather than a second, release build of it all.
+    eprintln!("xtask: compiling the benches (cargo test --benches --no-run)");
+    let mut benches = cargo();
+    benches.args(["test", "--workspace", "--benches", "--no-run"]);
+    check("cargo test --benches --no-run", benches.status()?)?;
+
     let Some(tansu) = broker else {
         return Ok(());
     };

@@ -6,7 +6,10 @@
 //! create orders, reserve stock or take payment itself: those belong to the order,
 //! product and payment services.
 
-mod domain;
+// Public only so that the checkout-path bench (shop/benches/checkout_path.rs) can price
+// a cart.
+#[doc(hidden)]
+pub mod domain;
 mod events;
 mod routes;
 mod store;

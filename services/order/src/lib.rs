@@ -4,7 +4,10 @@
 //! parcels itself: it announces, and the owning services act.
 
 pub mod domain;
-mod events;
+// Public only so that the checkout-path bench (shop/benches/checkout_path.rs) can
+// place an order from a checkout event.
+#[doc(hidden)]
+pub mod events;
 mod expiry;
 mod lifecycle;
 pub mod metrics;
