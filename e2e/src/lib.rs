@@ -308,7 +308,19 @@ impl Client {
         what: &str,
         done: impl Fn(&Reply) -> bool,
     ) -> anyhow::Result<Reply> {
-        let deadline = tokio::time::Instant::now() + SETTLE;
+        self.follow_within(SETTLE, path, what, done).await
+    }
+
+    /// [`Client::follow`] for up to `within`: for a fault test, where a system that
+    /// just lost a process may take longer than a scenario's usual wait.
+    pub async fn follow_within(
+        &self,
+        within: Duration,
+        path: &str,
+        what: &str,
+        done: impl Fn(&Reply) -> bool,
+    ) -> anyhow::Result<Reply> {
+        let deadline = tokio::time::Instant::now() + within;
         loop {
             let reply = self.get(path).await?;
             if done(&reply) {

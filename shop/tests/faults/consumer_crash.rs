@@ -34,9 +34,13 @@ async fn a_consumer_killed_mid_flow_and_restarted_finishes_every_order_exactly_o
 
     // Every checkout becomes exactly one order, each reserved exactly once.
     for (customer, order_id) in customers.iter().zip(&orders) {
+        // What this test promises is exactly once, not how soon: a restarted service
+        // on tansu has taken over 8 s to get events flowing again (one run in ten, on
+        // the MongoDB-compatible server), so it gets a minute.
         customer
             .client
-            .follow(
+            .follow_within(
+                Duration::from_secs(60),
                 &format!("/orders/{order_id}"),
                 "the order placed and its stock held",
                 |r| r.body["stock_reserved"] == true,
