@@ -127,32 +127,7 @@ fn order_from_checkout(c: &mut Criterion) {
 }
 
 fn order_state_machine(c: &mut Criterion) {
-    use OrderStatus::*;
-    use Trigger::*;
-    let statuses = [
-        Pending,
-        Paid,
-        AwaitingShipment,
-        Delivered,
-        Completed,
-        ReturnRequested,
-        Returned,
-        Refunded,
-        Cancelled,
-    ];
-    let triggers = [
-        StockRejected,
-        PaymentCompleted,
-        PaymentFailed,
-        PaymentRefunded,
-        ShipmentAwaiting,
-        ShipmentDelivered,
-        ShipmentReturned,
-        CustomerCancels,
-        CustomerAccepts,
-        CustomerReturns,
-        PaymentWindowClosed,
-    ];
+    let (statuses, triggers) = (OrderStatus::ALL, Trigger::ALL);
     let mut group = c.benchmark_group("order_state_machine");
     group.throughput(Throughput::Elements(
         (statuses.len() * triggers.len()) as u64,

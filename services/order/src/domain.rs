@@ -35,6 +35,23 @@ pub enum Trigger {
     PaymentWindowClosed,
 }
 
+impl Trigger {
+    /// Every trigger, for tests and benches that try them all.
+    pub const ALL: [Trigger; 11] = [
+        Self::StockRejected,
+        Self::PaymentCompleted,
+        Self::PaymentFailed,
+        Self::PaymentRefunded,
+        Self::ShipmentAwaiting,
+        Self::ShipmentDelivered,
+        Self::ShipmentReturned,
+        Self::CustomerCancels,
+        Self::CustomerAccepts,
+        Self::CustomerReturns,
+        Self::PaymentWindowClosed,
+    ];
+}
+
 /// The answer of the state machine to a trigger.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -180,19 +197,7 @@ mod tests {
     }
 
     fn any_trigger() -> impl Strategy<Value = Trigger> {
-        prop::sample::select(vec![
-            StockRejected,
-            PaymentCompleted,
-            PaymentFailed,
-            PaymentRefunded,
-            ShipmentAwaiting,
-            ShipmentDelivered,
-            ShipmentReturned,
-            CustomerCancels,
-            CustomerAccepts,
-            CustomerReturns,
-            PaymentWindowClosed,
-        ])
+        prop::sample::select(Trigger::ALL.to_vec())
     }
 
     proptest! {
